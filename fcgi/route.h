@@ -1,0 +1,39 @@
+/* The route table: method + path pattern -> handler.
+ *
+ * Patterns are literal segments and "{name}" segments that capture one
+ * non-empty segment into req->params in order. A path matches with or
+ * without its trailing slash. Unknown path: 404 {"detail":"Not Found"};
+ * known path, other method: 405 {"detail":"Method Not Allowed"} with Allow.
+ * OPTIONS is answered for every known path (CORS preflight).
+ *
+ * Each group of endpoints lives in its own file and exports a table ending
+ * with an entry whose method is NULL; fcgi/routes.c lists the groups. */
+#ifndef PP_ROUTE_H
+#define PP_ROUTE_H
+
+#include "request.h"
+
+typedef void (*route_handler)(struct request *req);
+
+#define ROUTE_AUTH 0x1u   /* a valid bearer token is required before the handler */
+
+struct route {
+	const char *method;
+	const char *pattern;
+	route_handler handler;
+	const char *limit;    /* rate-limit name (RATE_LIMITS), or NULL */
+	unsigned flags;
+};
+
+/* Result of matching METHOD and PATH against the table. */
+enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
+
+/* Finds the route; on ROUTE_FOUND fills params (new strings, caller frees
+ * each) and *nparams; on ROUTE_BAD_METHOD writes the allowed methods,
+ * comma-separated, into ALLOW (a GString the caller owns). */
+enum route_match route_find(const char *method, const char *path, const struct route **out,
+    char **params, int *nparams, GString *allow);
+
+extern const struct route health_routes[];
+
+#endif

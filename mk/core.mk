@@ -1,0 +1,18 @@
+# The core library both programs link, and its unit tests.
+noinst_LIBRARIES += libpodcastpro.a
+libpodcastpro_a_SOURCES = \
+	src/config.c src/config.h \
+	src/log.c src/log.h \
+	src/redis.c src/redis.h \
+	src/ulid.c src/ulid.h
+
+# Unit tests: GLib's test framework, TAP through automake's driver.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+UNIT_LDADD = $(CORE_LIBS)
+
+check_PROGRAMS += tests/unit/test-config
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-config
+
+EXTRA_DIST += tests/integration tests/stubs

@@ -1,0 +1,1 @@
+# ratelimit: see Makefile.am

@@ -1,0 +1,41 @@
+# Shared by script/run and script/test. Sourced, not run.
+
+# Debian 12 packages the build, the services and the tests need.
+PP_PACKAGES="build-essential autoconf automake pkg-config libglib2.0-dev libpq-dev
+libhiredis-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libsystemd-dev
+libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libespeak-ng-dev libmp3lame-dev
+libmpg123-dev postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
+python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-redis
+python3-psycopg2 procps iproute2 curl"
+
+pp_log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs what is missing (apt-get update first, once), as root or via sudo.
+pp_install_deps() {
+	local missing=() p sudo=
+	for p in $PP_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	pp_log "installing ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Debian starts packaged services on install; ours run on their own
+	# ports and never depend on those.
+}
+
+# Builds into build/NAME with extra configure flags; quiet unless it fails.
+pp_build() {
+	local name=$1; shift
+	local top; top=$(pwd)
+	[ -x configure ] && [ configure -nt configure.ac ] && [ Makefile.in -nt Makefile.am ] \
+		|| { pp_log "autoreconf"; autoreconf -fi >/dev/null 2>&1 || autoreconf -fi; }
+	mkdir -p "build/$name"
+	( cd "build/$name"
+	  if [ ! -f Makefile ] || [ config.status -ot "$top/configure" ]; then
+		"$top/configure" -q "$@" >/dev/null
+	  fi
+	  make -j"$(nproc)" >make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
+	  make -j"$(nproc)" check TESTS= >>make.log 2>&1 || { tail -40 make.log >&2; exit 1; } )
+}

@@ -1,0 +1,120 @@
+/* Configuration: one typed table of every setting (src/config.c), read from
+ * the environment and optionally from an env file in the format systemd's
+ * EnvironmentFile= reads. The environment wins over the file (as the Python
+ * service's pydantic settings do with its .env file).
+ *
+ * Ownership: config_load() returns a struct config the caller frees with
+ * config_free(); every string in it belongs to the struct. Programs keep one
+ * loaded config (config_get()) and swap it on SIGHUP. */
+#ifndef PP_CONFIG_H
+#define PP_CONFIG_H
+
+#include <stdio.h>
+#include <glib.h>
+
+/* Which program asks: settings required by one are checked only for it. */
+#define CONFIG_FOR_API    0x1u
+#define CONFIG_FOR_WORKER 0x2u
+#define CONFIG_FOR_CTL    0x4u
+
+struct config {
+	/* Database */
+	char *database_url;
+	gboolean sql_echo;
+	int db_pool_size;
+	int db_max_overflow;
+	int db_pool_timeout;     /* seconds to wait for a connection */
+	int db_pool_recycle;     /* seconds before a connection is replaced */
+	int db_pre_ping_idle;    /* ping a connection idle longer than this (s) */
+	/* Redis */
+	char *redis_url;
+	int redis_timeout_ms;
+	/* Authentication */
+	char *supabase_jwt_secret;
+	char *supabase_jwt_audience;
+	char *supabase_jwt_issuer;
+	char *supabase_url;
+	char *supabase_anon_key;
+	char *supabase_jwks_url;
+	char *supabase_jwks_file;
+	int jwt_leeway;
+	/* Storage */
+	char *aws_access_key_id;
+	char *aws_secret_access_key;
+	char *aws_s3_bucket_name;
+	char *aws_region;
+	char *aws_s3_endpoint_url;
+	char *storage_dir;
+	char *storage_secret;
+	char *public_url;
+	int max_file_size_mb;
+	char *upload_content_types;
+	int stream_url_ttl;
+	char *sendfile_mode;
+	/* Providers */
+	char *google_api_key;
+	char *gemini_model;
+	char *gemini_api_url;
+	char *elevenlabs_api_key;
+	char *elevenlabs_api_url;
+	char *elevenlabs_model;
+	char *elevenlabs_voice_dorothy;
+	char *elevenlabs_voice_will;
+	int elevenlabs_concurrency;
+	char *espeak_voice_dorothy;
+	char *espeak_voice_will;
+	int document_max_chars;
+	int provider_timeout;
+	/* HTTP API */
+	char *cors_origins;
+	gboolean rate_limit_enabled;
+	char *rate_limits;
+	char *trusted_proxies;
+	gboolean api_generation_enabled;
+	int max_request_body;
+	int health_ready_timeout_ms;
+	int shutdown_timeout;
+	/* Logging */
+	char *log_level;
+	char *log_file;
+	/* Worker */
+	char *worker_queues;
+	int worker_concurrency;
+	int worker_max_tasks_per_child;
+	int worker_shutdown_grace;
+	int job_visibility_timeout;
+	int job_max_deliveries;
+	int task_soft_time_limit;
+	int task_hard_time_limit;
+	int retry_max;
+	int retry_backoff;
+	int retry_backoff_max;
+	gboolean retry_jitter;
+	int sweeper_interval;
+};
+
+/* Loads the environment over ENV_FILE (NULL: none) for the programs in WANT.
+ * On success returns the config; on failure returns NULL and *problems (an
+ * array of messages, one per problem, all of them, owned by the caller). */
+struct config *config_load(const char *env_file, unsigned want, GPtrArray **problems);
+void config_free(struct config *cfg);
+
+/* Prints "NAME=value" for every setting, secrets masked, in table order. */
+void config_dump(const struct config *cfg, FILE *out);
+
+/* The program's current configuration (set once at start-up, swapped by a
+ * reload in the process that owns it; children get it through fork). */
+const struct config *config_get(void);
+void config_set(struct config *cfg);   /* takes ownership; frees the old one */
+
+/* Reads KEY=VALUE lines as systemd's EnvironmentFile= does into a table of
+ * new strings (caller frees with g_hash_table_unref). -1 and *cause on error. */
+GHashTable *config_read_env_file(const char *path, char **cause);
+
+/* Loads everything and, on problems, prints each to stderr: the common
+ * start-up path. Returns NULL when start-up must stop (exit status 78). */
+struct config *config_load_or_report(const char *env_file, unsigned want);
+
+#define CONFIG_EXIT_INVALID 78  /* EX_CONFIG */
+
+#endif
