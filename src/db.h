@@ -28,6 +28,7 @@ struct db_conn {
 	gint64 created_us, last_used_us;
 	GHashTable *prepared;   /* statement names prepared on this connection */
 	gboolean overflow;
+	gboolean broken;        /* set by db_exec: db_release closes it */
 };
 
 struct db_pool_stats {
@@ -37,7 +38,8 @@ struct db_pool_stats {
 
 /* CONNINFO is DATABASE_URL; keepalives=1, keepalives_idle=30,
  * keepalives_interval=10 and connect_timeout=10 are added unless it sets
- * them. sql_echo logs each statement and its duration. */
+ * them. sql_echo logs each statement and its duration. recycle_s 0 never
+ * recycles; pre_ping_idle_s 0 pings on every acquire. */
 struct db_pool *db_pool_new(const char *conninfo, int pool_size, int max_overflow,
     int pool_timeout_s, int recycle_s, int pre_ping_idle_s, gboolean sql_echo);
 /* From the config's DB_* settings. */

@@ -72,7 +72,9 @@ class Proc:
     def wait(self, timeout=None):
         return self.proc.wait(timeout)
 
-    def stop(self, timeout=15.0, sig=signal.SIGTERM):
+    # The default is spelled as a number: in this class body the name
+    # `signal` is the method above, not the module.
+    def stop(self, timeout=15.0, sig=15):  # SIGTERM
         if not self.alive():
             return self.proc.returncode
         os.kill(self.pid, sig)
