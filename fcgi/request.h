@@ -52,7 +52,7 @@ struct request {
 	char *path;                    /* decoded path, no query */
 	const char *query;             /* QUERY_STRING, "" if none */
 	const char *remote_addr;       /* REMOTE_ADDR */
-	char request_id[64];
+	char request_id[65];           /* up to 64 characters */
 	gint64 start_us;               /* monotonic */
 	const struct route *route;     /* NULL when no route matched */
 	char *params[REQUEST_MAX_PARAMS];  /* path parameters, in pattern order */

@@ -34,6 +34,20 @@ enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 enum route_match route_find(const char *method, const char *path, const struct route **out,
     char **params, int *nparams, GString *allow);
 
+/* The same over GROUPS (a NULL-terminated list of tables), for tests and
+ * for route_find (fcgi/route-match.c; route_find is in fcgi/routes.c). */
+enum route_match route_find_in(const struct route *const *groups, const char *method,
+    const char *path, const struct route **out, char **params, int *nparams, GString *allow);
+
 extern const struct route health_routes[];
+extern const struct route podcast_routes[];   /* fcgi/podcasts.c */
+extern const struct route upload_routes[];    /* fcgi/uploads.c */
+extern const struct route stream_routes[];    /* fcgi/stream.c */
+extern const struct route credits_routes[];   /* fcgi/credits.c */
+/* Debug-only routes under /_test/ (fcgi/test-routes.c), matched only after
+ * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
+ * environment has PP_TEST_ROUTES=1. Never enable it in production. */
+extern const struct route test_routes[];
+void route_enable_test_routes(gboolean enable);
 
 #endif

@@ -1,0 +1,80 @@
+/* Cross-origin headers and preflight answers. */
+#include "autoconfig.h"
+
+#include <string.h>
+
+#include "cors.h"
+#include "request.h"
+
+json_t *
+cors_parse_origins(const char *text, char **cause)
+{
+	json_error_t error;
+	json_t *list = json_loads(text != NULL ? text : "[]", 0, &error), *item;
+	size_t i;
+
+	if (list == NULL) {
+		*cause = g_strdup_printf("CORS_ORIGINS: %s", error.text);
+		return NULL;
+	}
+	if (!json_is_array(list))
+		goto fail;
+	json_array_foreach(list, i, item) {
+		if (!json_is_string(item))
+			goto fail;
+	}
+	return list;
+fail:
+	json_decref(list);
+	*cause = g_strdup("CORS_ORIGINS: must be a JSON list of strings");
+	return NULL;
+}
+
+static gboolean
+cors_origin_allowed(const json_t *origins, const char *origin)
+{
+	const json_t *item;
+	size_t i;
+
+	if (origins == NULL)
+		return FALSE;
+	json_array_foreach(origins, i, item) {
+		const char *allowed = json_string_value(item);
+
+		if (strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void
+cors_apply(struct request *req, const char *allow)
+{
+	const char *origin = request_header(req, "Origin"), *wanted_headers;
+	gboolean preflight = allow != NULL &&
+	    request_header(req, "Access-Control-Request-Method") != NULL;
+
+	if (origin == NULL)
+		return;
+	/* Answers differ by Origin: caches must key on it. */
+	response_header(req, "Vary", "Origin");
+	if (!cors_origin_allowed(req->app->cors_origins, origin)) {
+		if (preflight)
+			response_error(req, 400, "Disallowed CORS origin");
+		return;
+	}
+	/* With credentials the origin is echoed: "*" is not allowed then. */
+	response_header(req, "Access-Control-Allow-Origin", "%s", origin);
+	response_header(req, "Access-Control-Allow-Credentials", "true");
+	if (!preflight) {
+		if (allow == NULL)
+			response_header(req, "Access-Control-Expose-Headers", "X-Request-ID");
+		return;
+	}
+	response_header(req, "Access-Control-Allow-Methods", "%s", allow);
+	wanted_headers = request_header(req, "Access-Control-Request-Headers");
+	if (wanted_headers != NULL && *wanted_headers != '\0')
+		response_header(req, "Access-Control-Allow-Headers", "%s", wanted_headers);
+	response_header(req, "Access-Control-Max-Age", "%d", CORS_MAX_AGE);
+	response_empty(req, 200);
+}
