@@ -1,1 +1,21 @@
-# worker: see Makefile.am
+# worker: the job queue protocol (in the core library), podcastpro-worker,
+# and the job subcommands of podcastpro-ctl.
+libpodcastpro_a_SOURCES += src/queue.c src/queue.h
+
+sbin_PROGRAMS += podcastpro-worker
+podcastpro_worker_SOURCES = \
+	jobs/worker.h jobs/worker-main.c jobs/worker-redis.c jobs/worker-jobs.c \
+	jobs/worker-pool.c jobs/worker-child.c jobs/worker-beat.c \
+	jobs/task.h jobs/task.c jobs/tasks.h jobs/tasks.c jobs/task-ping.c jobs/task-test.c
+podcastpro_worker_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs
+podcastpro_worker_LDADD = $(CORE_LIBS)
+
+podcastpro_ctl_SOURCES += jobs/ctl-jobs.c
+
+check_PROGRAMS += tests/unit/test-queue
+tests_unit_test_queue_SOURCES = tests/unit/test-queue.c
+tests_unit_test_queue_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-queue
+
+dist_systemdunit_DATA += systemd/podcast-pro-worker.service
+dist_man_MANS += doc/podcastpro-worker.8

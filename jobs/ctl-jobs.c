@@ -1,0 +1,678 @@
+/* podcastpro-ctl's job commands: call, inspect, events, queues, dead.
+ * They speak the protocol of src/queue.h with synchronous hiredis. */
+#include "autoconfig.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "queue.h"
+#include "redis.h"
+
+static redisContext *
+ctl_jobs_connect(const struct config *cfg)
+{
+	char *cause = NULL;
+	redisContext *c = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, &cause);
+
+	if (c == NULL) {
+		fprintf(stderr, "podcastpro-ctl: %s\n", cause);
+		g_free(cause);
+	}
+	return c;
+}
+
+/* Runs a command; prints the error and returns NULL on failure. */
+static redisReply *
+ctl_jobs_cmd(redisContext *c, const char *fmt, ...)
+{
+	redisReply *reply;
+	va_list ap;
+	char *err;
+
+	va_start(ap, fmt);
+	reply = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if ((err = redis_reply_error(c, reply)) != NULL) {
+		fprintf(stderr, "podcastpro-ctl: redis: %s\n", err);
+		g_free(err);
+		if (reply != NULL)
+			freeReplyObject(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* The live workers' published states (a JSON array, caller decrefs). */
+static json_t *
+ctl_jobs_workers(redisContext *c)
+{
+	json_t *out = json_array();
+	redisReply *names = ctl_jobs_cmd(c, "SMEMBERS %s", QUEUE_WORKERS_KEY);
+
+	if (names == NULL)
+		return out;
+	for (size_t i = 0; i < names->elements; i++) {
+		redisReply *r = ctl_jobs_cmd(c, "GET %s%s", QUEUE_WORKER_PREFIX, names->element[i]->str);
+		json_t *state;
+
+		if (r != NULL && r->type == REDIS_REPLY_STRING && (state = json_loadb(r->str, r->len, 0, NULL)) != NULL)
+			json_array_append_new(out, state);
+		else if (r != NULL && r->type == REDIS_REPLY_NIL)
+			freeReplyObject(ctl_jobs_cmd(c, "SREM %s %s", QUEUE_WORKERS_KEY, names->element[i]->str));
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	freeReplyObject(names);
+	return out;
+}
+
+/* The default queue of TASK according to a live worker, or NULL. */
+static const char *
+ctl_jobs_task_queue(json_t *workers, const char *task)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(workers, i, w) {
+		const char *q = json_string_value(json_object_get(json_object_get(w, "tasks"), task));
+
+		if (q != NULL)
+			return q;
+	}
+	return NULL;
+}
+
+int
+ctl_cmd_call(const struct config *cfg, int argc, char **argv)
+{
+	static char *queue;
+	static double countdown;
+	static const GOptionEntry entries[] = {
+		{ "queue", 'Q', 0, G_OPTION_ARG_STRING, &queue, "queue (default: the task's own)", "QUEUE" },
+		{ "countdown", 0, 0, G_OPTION_ARG_DOUBLE, &countdown, "run no sooner than S seconds from now", "S" },
+		{ NULL }
+	};
+	redisContext *c = NULL;
+	json_t *args = NULL, *workers = NULL;
+	json_error_t jerr;
+	char id[ULID_LEN + 1], *cause = NULL;
+	const char *q;
+	int rc;
+
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
+		return rc;
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: podcastpro-ctl call TASK [JSON_ARGS] [-Q queue] [--countdown S]\n");
+		return CTL_EXIT_USAGE;
+	}
+	if (argc == 3 && (args = json_loads(argv[2], 0, &jerr)) == NULL) {
+		fprintf(stderr, "podcastpro-ctl call: JSON_ARGS: %s\n", jerr.text);
+		return CTL_EXIT_USAGE;
+	}
+	rc = CTL_EXIT_FAILURE;
+	if ((c = ctl_jobs_connect(cfg)) == NULL)
+		goto out;
+	workers = ctl_jobs_workers(c);
+	q = ctl_jobs_task_queue(workers, argv[1]);
+	if (q == NULL && json_array_size(workers) > 0)
+		fprintf(stderr, "podcastpro-ctl call: warning: no live worker knows task %s\n", argv[1]);
+	if (queue_enqueue(c, queue != NULL ? queue : q != NULL ? q : "default", argv[1], args, countdown, id,
+	    &cause) != 0) {
+		fprintf(stderr, "podcastpro-ctl call: %s\n", cause);
+		goto out;
+	}
+	printf("%s\n", id);
+	rc = CTL_EXIT_OK;
+out:
+	g_free(cause);
+	json_decref(args);
+	json_decref(workers);
+	if (c != NULL)
+		redisFree(c);
+	return rc;
+}
+
+static void
+ctl_jobs_print_job(const char *worker, json_t *job, double now)
+{
+	json_t *started = json_object_get(job, "started_at");
+	char *args = json_dumps(json_object_get(job, "args"), JSON_COMPACT | JSON_ENCODE_ANY);
+
+	printf("%s %s %s %s attempt=%d", worker, json_string_value(json_object_get(job, "id")),
+	    json_string_value(json_object_get(job, "task")), json_string_value(json_object_get(job, "queue")),
+	    (int)json_integer_value(json_object_get(job, "attempt")));
+	if (json_is_number(started))
+		printf(" pid=%d runtime=%.3f", (int)json_integer_value(json_object_get(job, "pid")),
+		    now - json_number_value(started));
+	printf(" args=%s\n", args != NULL ? args : "null");
+	free(args);
+}
+
+static int
+ctl_jobs_scheduled(redisContext *c, gboolean as_json)
+{
+	redisReply *r = ctl_jobs_cmd(c, "ZRANGE %s 0 -1 WITHSCORES", QUEUE_DELAYED_KEY);
+	double now = queue_now();
+
+	if (r == NULL)
+		return CTL_EXIT_FAILURE;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		struct queue_job *job;
+		char *cause = NULL;
+		double due = g_ascii_strtod(r->element[i + 1]->str, NULL) / 1000.0;
+
+		if (as_json) {
+			printf("%s\n", r->element[i]->str);
+			continue;
+		}
+		if ((job = queue_job_decode(r->element[i]->str, r->element[i]->len, &cause)) == NULL) {
+			printf("? ? ? eta_in=%.3f (%s)\n", due - now, cause);
+			g_free(cause);
+			continue;
+		}
+		printf("%s %s %s attempt=%d eta_in=%.3f last_error=%s\n", job->id, job->task, job->queue, job->attempt,
+		    due - now, job->last_error != NULL ? job->last_error : "");
+		queue_job_free(job);
+	}
+	freeReplyObject(r);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_cmd_inspect(const struct config *cfg, int argc, char **argv)
+{
+	static gboolean as_json;
+	static const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "print JSON", NULL },
+		{ NULL }
+	};
+	redisContext *c;
+	json_t *workers, *w;
+	const char *what;
+	double now = queue_now();
+	size_t i, j;
+	int rc;
+
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
+		return rc;
+	what = argc >= 2 ? argv[1] : "";
+	if (argc != 2 || (strcmp(what, "active") != 0 && strcmp(what, "scheduled") != 0 &&
+	    strcmp(what, "reserved") != 0 && strcmp(what, "stats") != 0)) {
+		fprintf(stderr, "usage: podcastpro-ctl inspect active|scheduled|reserved|stats [--json]\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((c = ctl_jobs_connect(cfg)) == NULL)
+		return CTL_EXIT_FAILURE;
+	if (strcmp(what, "scheduled") == 0) {
+		rc = ctl_jobs_scheduled(c, as_json);
+		redisFree(c);
+		return rc;
+	}
+	workers = ctl_jobs_workers(c);
+	json_array_foreach(workers, i, w) {
+		const char *name = json_string_value(json_object_get(w, "name"));
+		json_t *list, *job;
+
+		if (strcmp(what, "stats") == 0) {
+			if (as_json) {
+				char *text = json_dumps(w, JSON_COMPACT);
+
+				printf("%s\n", text);
+				free(text);
+				continue;
+			}
+			printf("%s pid=%d concurrency=%d rss_kb=%d stopping=%s children=", name,
+			    (int)json_integer_value(json_object_get(w, "pid")),
+			    (int)json_integer_value(json_object_get(w, "concurrency")),
+			    (int)json_integer_value(json_object_get(w, "rss_kb")),
+			    json_is_true(json_object_get(w, "stopping")) ? "yes" : "no");
+			json_array_foreach(json_object_get(w, "children"), j, job)
+				printf("%s%d", j > 0 ? "," : "", (int)json_integer_value(json_object_get(job, "pid")));
+			{
+				const char *key;
+				json_t *v;
+
+				json_object_foreach(json_object_get(w, "stats"), key, v)
+					printf(" %s=%lld", key, (long long)json_integer_value(v));
+			}
+			printf("\n");
+			continue;
+		}
+		list = json_object_get(w, what);
+		json_array_foreach(list, j, job) {
+			if (as_json) {
+				char *text = json_dumps(job, JSON_COMPACT);
+
+				printf("%s\n", text);
+				free(text);
+			} else
+				ctl_jobs_print_job(name, job, now);
+		}
+	}
+	if (json_array_size(workers) == 0)
+		fprintf(stderr, "podcastpro-ctl inspect: no live workers\n");
+	json_decref(workers);
+	redisFree(c);
+	return CTL_EXIT_OK;
+}
+
+/* Prints one event entry (fields: a flat array of name, value). */
+static void
+ctl_jobs_print_event(const redisReply *fields, gboolean as_json)
+{
+	if (as_json) {
+		json_t *o = json_object();
+		char *text;
+
+		for (size_t i = 0; i + 1 < fields->elements; i += 2)
+			json_object_set_new(o, fields->element[i]->str, json_stringn(fields->element[i + 1]->str,
+			    fields->element[i + 1]->len));
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+		json_decref(o);
+		return;
+	}
+	{
+		const char *ev = "", *id = "", *task = "", *queue = "", *worker = "", *ts = "0";
+		GString *rest = g_string_new(NULL);
+		time_t secs;
+		struct tm tm;
+		char when[32];
+
+		for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+			const char *k = fields->element[i]->str, *v = fields->element[i + 1]->str;
+
+			if (strcmp(k, "event") == 0) ev = v;
+			else if (strcmp(k, "id") == 0) id = v;
+			else if (strcmp(k, "task") == 0) task = v;
+			else if (strcmp(k, "queue") == 0) queue = v;
+			else if (strcmp(k, "worker") == 0) worker = v;
+			else if (strcmp(k, "ts") == 0) ts = v;
+			else g_string_append_printf(rest, " %s=%s", k, v);
+		}
+		secs = (time_t)g_ascii_strtod(ts, NULL);
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%s %-9s %s %s %s %s%s\n", when, ev, id, task, queue, worker, rest->str);
+		g_string_free(rest, TRUE);
+	}
+}
+
+int
+ctl_cmd_events(const struct config *cfg, int argc, char **argv)
+{
+	static gboolean as_json;
+	static int history, count;
+	static const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "one JSON object a line", NULL },
+		{ "history", 'n', 0, G_OPTION_ARG_INT, &history, "first print the last N events", "N" },
+		{ "count", 0, 0, G_OPTION_ARG_INT, &count, "exit after N events", "N" },
+		{ NULL }
+	};
+	redisContext *c;
+	char *last = g_strdup("$");
+	int rc, printed = 0;
+	struct timeval tv;
+
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
+		return rc;
+	if (argc != 1) {
+		fprintf(stderr, "usage: podcastpro-ctl events [--json] [-n N] [--count N]\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((c = ctl_jobs_connect(cfg)) == NULL)
+		return CTL_EXIT_FAILURE;
+	/* Blocking reads wait a second; the command timeout must outlast it. */
+	tv.tv_sec = 1 + cfg->redis_timeout_ms / 1000 + 1;
+	tv.tv_usec = 0;
+	redisSetTimeout(c, tv);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = CTL_EXIT_FAILURE;
+	if (history > 0) {
+		redisReply *r = ctl_jobs_cmd(c, "XREVRANGE %s + - COUNT %d", QUEUE_EVENTS_KEY, history);
+
+		if (r == NULL)
+			goto out;
+		for (size_t i = r->elements; i-- > 0;) {
+			ctl_jobs_print_event(r->element[i]->element[1], as_json);
+			if (i == 0) {
+				g_free(last);
+				last = g_strdup(r->element[i]->element[0]->str);
+			}
+			if (count > 0 && ++printed >= count)
+				break;
+		}
+		freeReplyObject(r);
+	}
+	while (count == 0 || printed < count) {
+		redisReply *r = ctl_jobs_cmd(c, "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", QUEUE_EVENTS_KEY, last);
+
+		if (r == NULL)
+			goto out;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+			redisReply *entries_r = r->element[0]->element[1];
+
+			for (size_t i = 0; i < entries_r->elements && (count == 0 || printed < count); i++) {
+				ctl_jobs_print_event(entries_r->element[i]->element[1], as_json);
+				g_free(last);
+				last = g_strdup(entries_r->element[i]->element[0]->str);
+				printed++;
+			}
+		}
+		freeReplyObject(r);
+	}
+	rc = CTL_EXIT_OK;
+out:
+	g_free(last);
+	redisFree(c);
+	return rc;
+}
+
+/* Every queue name in use: the configured ones and any stream found. */
+static GPtrArray *
+ctl_jobs_queue_names(const struct config *cfg, redisContext *c)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	char **conf = g_strsplit(cfg->worker_queues, ",", -1);
+	const char *prefixes[] = { QUEUE_PREFIX, QUEUE_DEAD_PREFIX };
+
+	for (int i = 0; conf[i] != NULL; i++) {
+		char *q = g_strstrip(conf[i]);
+
+		if (*q != '\0' && !g_hash_table_contains(seen, q)) {
+			g_ptr_array_add(names, g_strdup(q));
+			g_hash_table_add(seen, names->pdata[names->len - 1]);
+		}
+	}
+	for (size_t p = 0; p < G_N_ELEMENTS(prefixes); p++) {
+		char cursor[32] = "0";
+
+		do {
+			redisReply *r = ctl_jobs_cmd(c, "SCAN %s MATCH %s* COUNT 1000", cursor, prefixes[p]);
+
+			if (r == NULL || r->elements < 2)
+				break;
+			g_strlcpy(cursor, r->element[0]->str, sizeof cursor);
+			for (size_t i = 0; i < r->element[1]->elements; i++) {
+				const char *q = r->element[1]->element[i]->str + strlen(prefixes[p]);
+
+				if (!g_hash_table_contains(seen, q)) {
+					g_ptr_array_add(names, g_strdup(q));
+					g_hash_table_add(seen, names->pdata[names->len - 1]);
+				}
+			}
+			freeReplyObject(r);
+		} while (strcmp(cursor, "0") != 0);
+	}
+	g_hash_table_unref(seen);
+	g_strfreev(conf);
+	return names;
+}
+
+static long long
+ctl_jobs_int(redisContext *c, const char *fmt, const char *key)
+{
+	redisReply *r = redisCommand(c, fmt, key);
+	long long n = 0;
+
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		n = r->integer;
+	else if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER)
+		n = r->element[0]->integer;   /* XPENDING's summary */
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}
+
+int
+ctl_cmd_queues(const struct config *cfg, int argc, char **argv)
+{
+	static gboolean as_json;
+	static const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "print JSON", NULL },
+		{ NULL }
+	};
+	redisContext *c;
+	GPtrArray *names;
+	GHashTable *delayed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	redisReply *r;
+	int rc;
+
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK) {
+		g_hash_table_unref(delayed);
+		return rc;
+	}
+	if ((c = ctl_jobs_connect(cfg)) == NULL) {
+		g_hash_table_unref(delayed);
+		return CTL_EXIT_FAILURE;
+	}
+	if ((r = ctl_jobs_cmd(c, "ZRANGE %s 0 -1", QUEUE_DELAYED_KEY)) != NULL) {
+		for (size_t i = 0; i < r->elements; i++) {
+			char *cause = NULL;
+			struct queue_job *job = queue_job_decode(r->element[i]->str, r->element[i]->len, &cause);
+			const char *q = job != NULL ? job->queue : "default";
+
+			g_hash_table_insert(delayed, g_strdup(q), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(delayed, q)) + 1));
+			queue_job_free(job);
+			g_free(cause);
+		}
+		freeReplyObject(r);
+	}
+	names = ctl_jobs_queue_names(cfg, c);
+	if (!as_json)
+		printf("%-20s %10s %10s %10s %10s\n", "QUEUE", "WAITING", "RUNNING", "DELAYED", "DEAD");
+	for (guint i = 0; i < names->len; i++) {
+		const char *q = names->pdata[i];
+		char *stream = queue_stream_key(q), *dead = queue_dead_key(q), *cmd;
+		long long len = ctl_jobs_int(c, "XLEN %s", stream), pending, ndead = ctl_jobs_int(c, "XLEN %s", dead);
+		int ndelayed = GPOINTER_TO_INT(g_hash_table_lookup(delayed, q));
+
+		cmd = g_strdup_printf("XPENDING %%s %s", QUEUE_GROUP);
+		pending = ctl_jobs_int(c, cmd, stream);
+		g_free(cmd);
+		/* Acked entries are deleted, so the stream holds waiting + pending. */
+		if (as_json)
+			printf("{\"queue\":\"%s\",\"waiting\":%lld,\"running\":%lld,\"delayed\":%d,\"dead\":%lld}\n", q,
+			    MAX(len - pending, 0), pending, ndelayed, ndead);
+		else
+			printf("%-20s %10lld %10lld %10d %10lld\n", q, MAX(len - pending, 0), pending, ndelayed, ndead);
+		g_free(stream);
+		g_free(dead);
+	}
+	g_ptr_array_unref(names);
+	g_hash_table_unref(delayed);
+	redisFree(c);
+	return CTL_EXIT_OK;
+}
+
+/* Calls FN for each dead entry of QUEUE (NULL: all queues) until it returns FALSE. */
+typedef gboolean (*ctl_dead_fn)(redisContext *c, const char *stream, redisReply *entry, void *data);
+
+static void
+ctl_jobs_dead_each(const struct config *cfg, redisContext *c, const char *queue, ctl_dead_fn fn, void *data)
+{
+	GPtrArray *names = ctl_jobs_queue_names(cfg, c);
+
+	for (guint i = 0; i < names->len; i++) {
+		char *dead;
+		redisReply *r;
+		gboolean more = TRUE;
+
+		if (queue != NULL && strcmp(queue, names->pdata[i]) != 0)
+			continue;
+		dead = queue_dead_key(names->pdata[i]);
+		if ((r = ctl_jobs_cmd(c, "XRANGE %s - +", dead)) != NULL) {
+			for (size_t j = 0; j < r->elements && more; j++)
+				more = fn(c, dead, r->element[j], data);
+			freeReplyObject(r);
+		}
+		g_free(dead);
+		if (!more)
+			break;
+	}
+	g_ptr_array_unref(names);
+}
+
+static const char *
+ctl_jobs_field(const redisReply *entry, const char *name)
+{
+	const redisReply *f = entry->element[1];
+
+	for (size_t i = 0; i + 1 < f->elements; i += 2) {
+		if (strcmp(f->element[i]->str, name) == 0)
+			return f->element[i + 1]->str;
+	}
+	return NULL;
+}
+
+static const char *
+ctl_jobs_field_or(const redisReply *entry, const char *name, const char *fallback)
+{
+	const char *v = ctl_jobs_field(entry, name);
+
+	return v != NULL ? v : fallback;
+}
+
+static gboolean
+ctl_dead_print(redisContext *c, const char *stream, redisReply *entry, void *data)
+{
+	gboolean as_json = *(gboolean *)data;
+
+	if (as_json) {
+		json_t *o = json_object();
+		char *text;
+
+		json_object_set_new(o, "entry", json_string(entry->element[0]->str));
+		for (size_t i = 0; i + 1 < entry->element[1]->elements; i += 2)
+			json_object_set_new(o, entry->element[1]->element[i]->str,
+			    json_string(entry->element[1]->element[i + 1]->str));
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+		json_decref(o);
+		return TRUE;
+	}
+	printf("%s %s %s %s error=%s\n", ctl_jobs_field_or(entry, "id", "?"), ctl_jobs_field_or(entry, "task", "?"),
+	    ctl_jobs_field_or(entry, "queue", "?"), entry->element[0]->str, ctl_jobs_field_or(entry, "error", ""));
+	return TRUE;
+}
+
+struct ctl_dead_retry {
+	const char *id;
+	int found;
+	int failed;
+};
+
+static gboolean
+ctl_dead_retry_one(redisContext *c, const char *stream, redisReply *entry, void *data)
+{
+	struct ctl_dead_retry *rt = data;
+	const char *id = ctl_jobs_field(entry, "id"), *raw = ctl_jobs_field(entry, "job");
+	struct queue_job *job;
+	char *cause = NULL, *text, *key;
+	redisReply *r;
+
+	if (strcmp(rt->id, "all") != 0 && strcmp(rt->id, entry->element[0]->str) != 0 &&
+	    (id == NULL || strcmp(rt->id, id) != 0))
+		return TRUE;
+	if (raw == NULL || (job = queue_job_decode(raw, strlen(raw), &cause)) == NULL) {
+		fprintf(stderr, "podcastpro-ctl dead retry: %s: %s\n", entry->element[0]->str,
+		    cause != NULL ? cause : "no job field");
+		g_free(cause);
+		rt->failed++;
+		return TRUE;
+	}
+	/* A fresh start: all its retries again, due now. */
+	job->attempt = 1;
+	job->eta = 0;
+	job->enqueued_at = queue_now();
+	text = queue_job_encode(job);
+	key = queue_stream_key(job->queue);
+	redisAppendCommand(c, "MULTI");
+	redisAppendCommand(c, "XADD %s * job %s", key, text);
+	redisAppendCommand(c, "XDEL %s %s", stream, entry->element[0]->str);
+	redisAppendCommand(c, "EXEC");
+	for (int i = 0; i < 4; i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type == REDIS_REPLY_ERROR) {
+			char *err = redis_reply_error(c, r);
+
+			fprintf(stderr, "podcastpro-ctl dead retry: %s\n", err != NULL ? err : "failed");
+			g_free(err);
+			rt->failed++;
+			if (r != NULL)
+				freeReplyObject(r);
+			break;
+		}
+		freeReplyObject(r);
+	}
+	if (rt->failed == 0)
+		printf("%s\n", job->id);
+	rt->found++;
+	g_free(text);
+	g_free(key);
+	queue_job_free(job);
+	return strcmp(rt->id, "all") == 0;
+}
+
+int
+ctl_cmd_dead(const struct config *cfg, int argc, char **argv)
+{
+	static gboolean as_json;
+	static char *queue;
+	static const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "print JSON (list)", NULL },
+		{ "queue", 'Q', 0, G_OPTION_ARG_STRING, &queue, "only this queue", "QUEUE" },
+		{ NULL }
+	};
+	redisContext *c;
+	int rc;
+
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
+		return rc;
+	if (argc < 2 || (strcmp(argv[1], "list") == 0 && argc != 2) || (strcmp(argv[1], "retry") == 0 && argc != 3) ||
+	    (strcmp(argv[1], "purge") == 0 && argc != 2) ||
+	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "retry") != 0 && strcmp(argv[1], "purge") != 0)) {
+		fprintf(stderr, "usage: podcastpro-ctl dead list|retry ID|retry all|purge [-Q queue] [--json]\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((c = ctl_jobs_connect(cfg)) == NULL)
+		return CTL_EXIT_FAILURE;
+	rc = CTL_EXIT_OK;
+	if (strcmp(argv[1], "list") == 0)
+		ctl_jobs_dead_each(cfg, c, queue, ctl_dead_print, &as_json);
+	else if (strcmp(argv[1], "retry") == 0) {
+		struct ctl_dead_retry rt = { argv[2], 0, 0 };
+
+		ctl_jobs_dead_each(cfg, c, queue, ctl_dead_retry_one, &rt);
+		if (rt.found == 0 && strcmp(argv[2], "all") != 0) {
+			fprintf(stderr, "podcastpro-ctl dead retry: no dead job %s\n", argv[2]);
+			rc = CTL_EXIT_FAILURE;
+		} else if (rt.failed > 0)
+			rc = CTL_EXIT_FAILURE;
+	} else {
+		GPtrArray *names = ctl_jobs_queue_names(cfg, c);
+		long long total = 0;
+
+		for (guint i = 0; i < names->len; i++) {
+			char *dead;
+
+			if (queue != NULL && strcmp(queue, names->pdata[i]) != 0)
+				continue;
+			dead = queue_dead_key(names->pdata[i]);
+			total += ctl_jobs_int(c, "XLEN %s", dead);
+			freeReplyObject(redisCommand(c, "DEL %s", dead));
+			g_free(dead);
+		}
+		g_ptr_array_unref(names);
+		printf("purged %lld dead job(s)\n", total);
+	}
+	redisFree(c);
+	return rc;
+}

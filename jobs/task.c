@@ -1,0 +1,50 @@
+#include "autoconfig.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "task.h"
+#include "worker.h"
+
+volatile sig_atomic_t task_stop_requested;
+
+const struct task_def *
+task_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (const struct task_def *def = task_table; def->name != NULL; def++) {
+		if (strcmp(def->name, name) == 0)
+			return def;
+	}
+	return NULL;
+}
+
+void
+task_heartbeat(struct task_ctx *ctx)
+{
+	/* Nothing to send: the master keeps every running job's entry fresh
+	 * (XCLAIM JUSTID) for as long as the child running it is alive, and
+	 * the hard time limit bounds how long that is. Kept so tasks mark
+	 * their long loops and a later design can hook in here. */
+	(void)ctx;
+}
+
+gboolean
+task_should_stop(struct task_ctx *ctx)
+{
+	(void)ctx;
+	return task_stop_requested != 0;
+}
+
+enum task_result
+task_error(struct task_ctx *ctx, enum task_result result, const char *fmt, ...)
+{
+	va_list ap;
+
+	g_free(ctx->error);
+	va_start(ap, fmt);
+	ctx->error = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	return result;
+}

@@ -1,0 +1,174 @@
+/* podcastpro-worker: the master's state and the modules that share it.
+ *
+ *   worker-main.c    options, configuration, signals, the main loop, shutdown
+ *   worker-redis.c   two async Redis connections on the GLib loop (one for the
+ *                    blocking fetch, one for everything else), reconnect with
+ *                    back-off, a watchdog for replies that never come, and an
+ *                    outbox that keeps durable commands across outages
+ *   worker-jobs.c    fetch, dispatch, outcomes (ack, retry, dead), reclaim,
+ *                    heartbeats, delayed jobs, events, published state
+ *   worker-pool.c    preforked children: spawn, replace, time limits
+ *   worker-child.c   the child's side: read a job, run its task, answer
+ *   worker-beat.c    periodic jobs
+ *
+ * Ownership: the single struct worker lives for the whole program; jobs in
+ * it (struct worker_job) belong to exactly one place at a time: the reserved
+ * queue, a child, or nowhere (freed once their outcome is sent). */
+#ifndef PP_WORKER_H
+#define PP_WORKER_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <glib.h>
+#include <hiredis/async.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "queue.h"
+#include "task.h"
+
+struct worker;
+
+/* A job the master holds: fetched, reserved or running. */
+struct worker_job {
+	char *entry_id;            /* stream entry id */
+	char *stream;              /* stream key */
+	char *raw;                 /* envelope as read from the stream */
+	struct queue_job *job;     /* decoded envelope */
+	int deliveries;
+	double received_at;        /* UNIX seconds */
+	double started_at;
+	pid_t pid;                 /* child running it, or 0 */
+};
+
+struct worker_child {
+	pid_t pid;                 /* 0: slot empty */
+	int fd;                    /* master's end of the socketpair */
+	guint io_watch;
+	guint child_watch;
+	struct worker_job *job;    /* running job, or NULL */
+	gint64 job_started_us;     /* monotonic */
+	int tasks_done;
+	gboolean retiring;         /* exits after its current job; no new jobs */
+	gboolean soft_sent;
+	char *kill_reason;         /* why the master killed it, or NULL (owned) */
+	gboolean requeue_on_exit;  /* killed by shutdown: hand its job back */
+};
+
+/* A Redis command with its reply handler. */
+typedef void (*worker_reply_fn)(struct worker *w, redisReply *reply, void *data);
+
+struct worker_conn {
+	const char *what;          /* "fetch" or "command", for logs */
+	redisAsyncContext *ac;
+	GSource *source;
+	gboolean connected;
+	gboolean connecting;
+	gint64 connect_started_us;
+	int inflight;
+	gint64 last_progress_us;
+	int backoff_ms;
+	guint reconnect_timer;
+	void (*on_connect)(struct worker *w);
+};
+
+struct worker_stats {
+	guint64 received, started, succeeded, failed, retried, dead, requeued, reclaimed;
+};
+
+struct worker {
+	struct config *cfg;        /* owned (config_set) */
+	char *env_file;
+	char *name;
+	char **queues;             /* names, in priority order */
+	char **streams;            /* their stream keys */
+	int nqueues;
+	int concurrency;
+	int max_tasks_per_child;
+	GMainLoop *loop;
+	GRand *rng;
+
+	struct worker_child *children;   /* [concurrency] */
+	GQueue reserved;                 /* struct worker_job *, not yet running */
+	GHashTable *held;                /* entry id -> struct worker_job *, all we hold */
+
+	struct worker_conn fetch, cmd;
+	GQueue outbox;                   /* durable commands waiting for a connection */
+	gboolean fetch_inflight;
+	gboolean recovered;              /* own pending entries claimed after start */
+
+	struct worker_stats stats;
+	double started_at;
+	pid_t pid;
+
+	gboolean stopping;
+	gboolean quitting;
+	gint64 stop_deadline_us;         /* monotonic: grace period ends */
+	int exit_status;
+	guint timers[8];
+};
+
+/* worker-redis.c */
+void worker_redis_init(struct worker *w);
+void worker_redis_start(struct worker *w);
+void worker_redis_close(struct worker *w);
+/* Sends ARGV on the command connection. DURABLE: kept in the outbox while
+ * Redis is away and resent (the command must be idempotent); otherwise
+ * dropped then, and FN (may be NULL) sees a NULL reply. Copies ARGV. */
+void worker_redis_send(struct worker *w, gboolean durable, worker_reply_fn fn, void *data,
+    int argc, const char **argv);
+/* Runs SCRIPT (a static string) with EVALSHA, falling back to EVAL once
+ * when Redis does not know it yet; ARGV starts with numkeys. */
+void worker_redis_eval(struct worker *w, gboolean durable, worker_reply_fn fn, void *data, const char *script,
+    int argc, const char **argv);
+/* Sends on the fetch connection (blocking reads); FALSE when it is down. */
+gboolean worker_redis_send_fetch(struct worker *w, worker_reply_fn fn, void *data,
+    int argc, const char **argv);
+/* Checks for replies overdue and connections stuck connecting. */
+void worker_redis_watchdog(struct worker *w);
+gboolean worker_redis_idle(struct worker *w);
+
+/* worker-jobs.c */
+void worker_jobs_on_connect(struct worker *w);
+void worker_jobs_on_fetch_connect(struct worker *w);
+void worker_fetch_maybe(struct worker *w);
+void worker_dispatch(struct worker *w);
+/* A child answered (RESULT borrowed) or died (RESULT NULL, ERROR why). */
+void worker_job_outcome(struct worker *w, struct worker_job *job, json_t *result, const char *error);
+/* Hands a job back for redelivery without counting an attempt. */
+void worker_job_requeue(struct worker *w, struct worker_job *job);
+void worker_job_free(struct worker_job *job);
+void worker_event(struct worker *w, const char *type, const struct worker_job *job, ...) G_GNUC_NULL_TERMINATED;
+void worker_heartbeat(struct worker *w);
+void worker_reclaim(struct worker *w);
+void worker_move_due(struct worker *w);
+void worker_publish_state(struct worker *w);
+void worker_forget_state(struct worker *w);
+
+/* worker-pool.c */
+void worker_pool_start(struct worker *w);
+int worker_pool_idle(struct worker *w);
+int worker_pool_busy(struct worker *w);
+/* Gives JOB to an idle child: 0, or -1 when none could take it. */
+int worker_pool_run(struct worker *w, struct worker_job *job);
+void worker_pool_check_limits(struct worker *w);
+/* Asks running tasks to stop (task_should_stop) and idle children to exit. */
+void worker_pool_stop(struct worker *w);
+void worker_pool_kill(struct worker *w, const char *reason);
+void worker_pool_roll(struct worker *w);
+
+/* worker-child.c: the child's main; never returns. */
+void worker_child_main(struct worker *w, int fd) G_GNUC_NORETURN;
+
+/* Set in a child by SIGUSR1 (soft time limit or shutdown); read by
+ * task_should_stop(). */
+extern volatile sig_atomic_t task_stop_requested;
+
+/* worker-beat.c */
+void worker_beat_tick(struct worker *w);
+
+/* worker-main.c */
+void worker_maybe_finish(struct worker *w);
+
+#endif

@@ -1,0 +1,128 @@
+"""podcastpro-worker under crashes: kill -9 of children and of the master,
+and Redis restarted mid-run. No job may be lost; duplicates are counted
+and reported (delivery is at least once)."""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import pp
+import workerkit as wk
+from workerkit import Worker
+
+
+def record_jobs(queues, prefix, n, max_sleep_ms):
+    rng = random.Random(7)
+    return [wk.envelope("test.record", {"key": prefix, "sleep_ms": rng.randint(0, max_sleep_ms)},
+                        queues[i % len(queues)]) for i in range(n)]
+
+
+def test_kill_9_children_and_master_loses_nothing(services, tmp_path):
+    r = wk.client(services["REDIS_URL"])
+    queues = [wk.unique("chaos-a"), wk.unique("chaos-b")]
+    prefix = wk.unique("pp:test:chaos")
+    name = wk.unique("w")
+    env = wk.env_for(services, JOB_VISIBILITY_TIMEOUT=3, RETRY_BACKOFF_MAX=1, LOG_LEVEL="warning")
+    jobs = record_jobs(queues, prefix, 1000, 60)
+    wk.enqueue_many(r, jobs)
+    rng = random.Random(11)
+    kills_child = kills_master = restarts = 0
+    w = Worker(tmp_path, env, queues, name, concurrency=4, log_name="master-0")
+    deadline = time.monotonic() + 150
+    try:
+        tick = 0
+        while r.scard(prefix + ":done") < len(jobs) and time.monotonic() < deadline:
+            time.sleep(0.25)
+            tick += 1
+            if tick % 4 == 0 and r.scard(prefix + ":done") < len(jobs) * 0.9:
+                # The master, and with it (PDEATHSIG) its children.
+                w.signal(signal.SIGKILL)
+                w.wait(10)
+                kills_master += 1
+                restarts += 1
+                w = Worker(tmp_path, env, queues, name, concurrency=4, log_name=f"master-{restarts}")
+                continue
+            kids = w.children()
+            if kids:
+                try:
+                    os.kill(rng.choice(kids), signal.SIGKILL)
+                    kills_child += 1
+                except ProcessLookupError:
+                    pass
+        done = r.scard(prefix + ":done")
+        runs = int(r.get(prefix + ":runs") or 0)
+        print(f"\nchaos: {len(jobs)} jobs, {done} completed, {runs} executions "
+              f"({runs - done} duplicates), {kills_child} children and {kills_master} masters killed")
+        assert kills_master >= 3 and kills_child >= 10
+        assert done == len(jobs), f"{len(jobs) - done} jobs lost or unfinished"
+        assert runs >= done
+        # Duplicates only come from jobs killed after recording, before acking.
+        assert runs - done <= kills_child + kills_master * 4 + 10
+        for q in queues:
+            assert r.xlen("pp:dead:" + q) == 0
+        # Everything acked: streams empty, nothing pending.
+        pp.wait_for(lambda: all(r.xlen("pp:q:" + q) == 0 for q in queues), 20, what="streams to drain")
+    finally:
+        assert w.stop() == 0
+        r.delete(prefix + ":done", prefix + ":runs", *["pp:q:" + q for q in queues])
+        r.close()
+
+
+class PrivateRedis:
+    """A redis-server with an append-only file, restartable on its port."""
+
+    def __init__(self, directory):
+        self.dir = str(directory)
+        self.port = pp.free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = pp.Proc(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                             "--dir", self.dir], log=os.path.join(self.dir, "redis.log"))
+        pp.wait_port(self.port)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()   # SIGTERM: Redis fsyncs the AOF and exits
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def test_redis_restart_mid_run_loses_nothing(services, tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    red = PrivateRedis(tmp_path)
+    red.start()
+    r = wk.client(red.url)
+    q = wk.unique("restart")
+    prefix = "pp:test:restart"
+    env = wk.env_for(services, redis_url=red.url, JOB_VISIBILITY_TIMEOUT=5, RETRY_BACKOFF_MAX=1)
+    jobs = record_jobs([q], prefix, 300, 40)
+    w = None
+    try:
+        wk.enqueue_many(r, jobs)
+        w = Worker(tmp_path, env, [q], wk.unique("w"), concurrency=3)
+        pp.wait_for(lambda: r.scard(prefix + ":done") >= 30, 30, what="some jobs done")
+        red.stop()
+        time.sleep(1.0)
+        assert w.alive()
+        red.start()
+        r = wk.client(red.url)
+        pp.wait_for(lambda: r.scard(prefix + ":done") == len(jobs), 90, 0.2, what="every job done")
+        runs = int(r.get(prefix + ":runs"))
+        print(f"\nredis restart: {len(jobs)} jobs, {runs} executions ({runs - len(jobs)} duplicates)")
+        assert r.xlen("pp:dead:" + q) == 0
+        pp.wait_for(lambda: r.xlen("pp:q:" + q) == 0, 20, what="the stream to drain")
+        assert "redis (command): connected" in w.log_text().split("disconnected", 1)[1]
+    finally:
+        if w is not None:
+            assert w.stop() == 0
+        r.close()
+        red.stop()
