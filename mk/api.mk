@@ -1,1 +1,43 @@
-# api: see Makefile.am
+# api: the HTTP API of issue 4. Two engineers share this file: api-auth's
+# lines come first, api-storage's after the marker below; each edits only
+# their own part.
+
+# --- api-auth: tokens, users, podcasts -------------------------------------
+libpodcastpro_a_SOURCES += \
+	src/auth-jwt.c src/auth-jwt.h \
+	src/jwks.c src/jwks.h \
+	src/podcast-store.c src/podcast-store.h
+
+dist_migrations_DATA += migrations/0002_jobs.sql
+
+podcastpro_fcgi_SOURCES += fcgi/auth.c fcgi/auth.h fcgi/podcasts.c
+podcastpro_ctl_SOURCES += jobs/ctl-token.c
+podcastpro_worker_SOURCES += jobs/task-sweep.c jobs/task-sweep.h
+
+check_PROGRAMS += tests/unit/test-jwt
+tests_unit_test_jwt_SOURCES = tests/unit/test-jwt.c
+tests_unit_test_jwt_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-jwt
+
+# --- api-storage: SigV4, storage, uploads, credits (below this line) -------
+libpodcastpro_a_SOURCES += \
+	src/sigv4.c src/sigv4.h \
+	src/http.c src/http.h \
+	src/storage.c src/storage.h src/storage-private.h \
+	src/storage-local.c src/storage-s3.c \
+	src/credits.c src/credits.h
+
+podcastpro_fcgi_SOURCES += \
+	fcgi/uploads.c fcgi/uploads.h fcgi/upload-local.c \
+	fcgi/stream.c fcgi/credits.c
+
+check_PROGRAMS += tests/unit/test-sigv4
+tests_unit_test_sigv4_SOURCES = tests/unit/test-sigv4.c
+tests_unit_test_sigv4_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-sigv4
+
+check_PROGRAMS += tests/unit/test-storage
+tests_unit_test_storage_SOURCES = tests/unit/test-storage.c
+tests_unit_test_storage_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_storage_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-storage

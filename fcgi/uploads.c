@@ -1,0 +1,147 @@
+/* POST /uploads/sign-url/: a presigned POST form for the caller's upload;
+ * the storage app module. */
+#include "autoconfig.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "route.h"
+#include "storage.h"
+#include "uploads.h"
+
+#define UPLOAD_FILENAME_MAX 255
+#define UPLOAD_FORM_TTL 3600
+
+static int
+storage_app_init(struct app *app, char **cause)
+{
+	/* libcurl's global state, before the acceptor threads start. */
+	http_global_init();
+	if ((app->storage = storage_new(app->cfg, cause)) == NULL)
+		return -1;
+	log_info("storage: %s", storage_kind(app->storage));
+	return 0;
+}
+
+static void
+storage_app_fini(struct app *app)
+{
+	g_clear_pointer(&app->storage, storage_free);
+}
+
+const struct app_module storage_app_module = { "storage", storage_app_init, storage_app_fini };
+
+/* NULL when NAME is acceptable as the last part of a key, else why not. */
+static const char *
+uploads_filename_problem(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return "Filename must not be empty";
+	if (n > UPLOAD_FILENAME_MAX)
+		return "Filename is too long (at most 255 bytes)";
+	if (!g_utf8_validate(name, (gssize)n, NULL))
+		return "Filename must be valid UTF-8";
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "Filename must not contain control characters";
+		if (*p == '/' || *p == '\\')
+			return "Filename must not contain path separators";
+	}
+	if (strstr(name, "..") != NULL)
+		return "Filename must not contain \"..\"";
+	return NULL;
+}
+
+/* The Content-Type for NAME: the configured type whose subtype is the
+ * file's extension ("application/pdf" for ".pdf"), else the first one. */
+static char *
+uploads_content_type(const char *types, const char *name)
+{
+	char **list = g_strsplit(types != NULL ? types : "application/pdf", ",", -1);
+	const char *ext = strrchr(name, '.');
+	char *chosen = NULL;
+
+	for (char **t = list; *t != NULL; t++) {
+		const char *slash;
+
+		g_strstrip(*t);
+		if (**t == '\0')
+			continue;
+		if (chosen == NULL)
+			chosen = g_strdup(*t);
+		slash = strchr(*t, '/');
+		if (ext != NULL && slash != NULL && g_ascii_strcasecmp(slash + 1, ext + 1) == 0) {
+			g_free(chosen);
+			chosen = g_strdup(*t);
+			break;
+		}
+	}
+	g_strfreev(list);
+	return chosen != NULL ? chosen : g_strdup("application/pdf");
+}
+
+static void
+uploads_sign_url(struct request *req)
+{
+	const struct config *cfg = req->app->cfg;
+	struct storage_post_conditions cond = { 0 };
+	json_t *body, *filename, *form;
+	const char *problem;
+	char *key = NULL, *ctype = NULL, *cause = NULL;
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if ((body = request_json(req)) == NULL)
+		return;
+	filename = json_object_get(body, "filename");
+	if (filename == NULL || json_is_null(filename)) {
+		response_validation(req, "body", "filename", "Field required", "missing");
+		goto out;
+	}
+	if (!json_is_string(filename)) {
+		response_validation(req, "body", "filename", "Input should be a valid string", "string_type");
+		goto out;
+	}
+	if ((problem = uploads_filename_problem(json_string_value(filename))) != NULL) {
+		response_validation(req, "body", "filename", problem, "value_error");
+		goto out;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
+	key = g_strdup_printf("podcasts/%s/%s_%s", req->user->sub, stamp, json_string_value(filename));
+	if (!storage_key_valid(key)) {
+		response_validation(req, "body", "filename", "Filename is not acceptable", "value_error");
+		goto out;
+	}
+	ctype = uploads_content_type(cfg->upload_content_types, json_string_value(filename));
+	cond.min_size = 1;
+	cond.max_size = (gint64)cfg->max_file_size_mb * 1024 * 1024;
+	cond.acl = "private";
+	cond.content_type = ctype;
+	cond.content_type_prefix = ctype;
+	cond.expires_in = UPLOAD_FORM_TTL;
+	if ((form = storage_presign_post(req->app->storage, key, &cond, now, &cause)) == NULL) {
+		log_error("%s sign-url: %s", req->request_id, cause);
+		response_error(req, 500, "Failed to generate upload URL");
+		goto out;
+	}
+	response_json(req, 200, form);
+out:
+	json_decref(body);
+	g_free(cause);
+	g_free(ctype);
+	g_free(key);
+}
+
+const struct route upload_routes[] = {
+	{ "POST", "/uploads/sign-url", uploads_sign_url, "sign_url", ROUTE_AUTH },
+	{ "POST", "/uploads/local", uploads_local_post, NULL, 0 },
+	{ NULL, NULL, NULL, NULL, 0 }
+};

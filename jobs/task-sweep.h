@@ -1,0 +1,19 @@
+/* podcast.sweep (jobs/task-sweep.c): enqueues podcasts left pending without
+ * a job. The task takes no arguments and is safe to run at any time, also
+ * twice at once. */
+#ifndef PP_TASK_SWEEP_H
+#define PP_TASK_SWEEP_H
+
+#include "task.h"
+
+struct config;
+struct db_pool;
+
+/* One sweep over rows older than MIN_AGE_S seconds: 0 and *enqueued, or
+ * -1 and *cause (caller frees); rows enqueued before the failure stay so. */
+int task_sweep_once(const struct config *cfg, struct db_pool *db, int min_age_s, int *enqueued,
+    char **cause);
+
+enum task_result task_sweep_run(struct task_ctx *ctx);
+
+#endif

@@ -1,0 +1,299 @@
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "podcast-store.h"
+
+/* PostgreSQL builds each podcast's JSON itself (to_jsonb of the row), so
+ * columns a later migration adds (the pipeline's stage, progress, ...)
+ * appear without a change here, and a page of podcasts is passed on as
+ * text without being parsed and printed again. Our bookkeeping columns
+ * are dropped; created_at is ISO 8601 in UTC whatever the server's
+ * TimeZone; stream_url is null until the caller signs one. */
+#define PODCAST_JSON \
+	"(to_jsonb(p) - 'job_id' - 'enqueued_at' || jsonb_build_object('created_at', " \
+	"to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), " \
+	"'stream_url', NULL))::text AS podcast"
+
+static char *
+podcast_error(const PGresult *res, const char *what)
+{
+	char *msg = PQresultErrorMessage(res);
+	char *copy = g_strchomp(g_strdup(msg != NULL && *msg != '\0' ? msg : PQresStatus(PQresultStatus(res))));
+	char *out = g_strdup_printf("%s: %s", what, copy);
+
+	g_free(copy);
+	return out;
+}
+
+json_t *
+podcast_json_from_row(const PGresult *res, int row)
+{
+	int col = PQfnumber(res, "podcast");
+	json_t *obj;
+
+	if (col < 0 || PQgetisnull(res, row, col))
+		return NULL;
+	obj = json_loads(PQgetvalue(res, row, col), 0, NULL);
+	if (obj != NULL && !json_is_object(obj)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+static gboolean
+podcast_uuid_valid(const char *s)
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+
+	if (strlen(s) != 36)
+		return FALSE;
+	for (int i = 0, d = 0; i < 36; i++) {
+		if (d < 4 && i == dash[d]) {
+			if (s[i] != '-')
+				return FALSE;
+			d++;
+		} else if (!g_ascii_isxdigit(s[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+int
+podcast_store_user(struct db_conn *c, const char *sub, const char *email,
+    char out[ULID_LEN + 1], char **cause)
+{
+	const char *params[3];
+	char id[ULID_LEN + 1], *placeholder = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (!podcast_uuid_valid(sub)) {
+		*cause = g_strdup("sub is not a UUID");
+		return -1;
+	}
+	params[0] = sub;
+	res = db_exec(c, "pp_user_by_sub", "SELECT id FROM users WHERE auth_user_id = $1::uuid", 1, params);
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "user lookup");
+		goto out;
+	}
+	if (PQntuples(res) == 1)
+		goto found;
+	PQclear(res);
+	if (email == NULL)
+		email = placeholder = g_strdup_printf("%s@unknown.invalid", sub);
+	ulid_new(id);
+	params[0] = id;
+	params[1] = email;
+	params[2] = sub;
+	/* The outer SELECT cannot see the row the CTE inserts (one snapshot),
+	 * so the UNION gives the new row, or the one that was already there by
+	 * sub or by e-mail. A row committed by a concurrent request after our
+	 * snapshot is missed: then we ask once more. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		res = db_exec(c, "pp_user_upsert",
+		    "WITH ins AS (INSERT INTO users (id, email, auth_user_id, podcast_limit, podcasts_created) "
+		    "VALUES ($1, $2, $3::uuid, 1, 0) ON CONFLICT DO NOTHING RETURNING id) "
+		    "SELECT id FROM ins UNION ALL "
+		    "(SELECT id FROM users WHERE auth_user_id = $3::uuid OR email = $2 "
+		    "ORDER BY (auth_user_id = $3::uuid) DESC LIMIT 1) LIMIT 1", 3, params);
+		if (!db_ok(res)) {
+			*cause = podcast_error(res, "user upsert");
+			goto out;
+		}
+		if (PQntuples(res) == 1)
+			goto found;
+		PQclear(res);
+		res = NULL;
+	}
+	*cause = g_strdup("user upsert: no row after two attempts");
+	goto out;
+found:
+	g_strlcpy(out, PQgetvalue(res, 0, 0), ULID_LEN + 1);
+	rc = 0;
+out:
+	PQclear(res);
+	g_free(placeholder);
+	return rc;
+}
+
+int
+podcast_store_quota_reached(struct db_conn *c, const char *owner, gboolean *over, char **cause)
+{
+	const char *params[] = { owner };
+	PGresult *res = db_exec(c, "pp_user_quota",
+	    "SELECT coalesce(u.podcasts_created, 0) + (SELECT count(*) FROM podcasts p "
+	    "WHERE p.owner_id = u.id AND p.status IN ('pending', 'processing')) "
+	    ">= coalesce(u.podcast_limit, 1) FROM users u WHERE u.id = $1", 1, params);
+	int rc = -1;
+
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "quota");
+		goto out;
+	}
+	*over = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] == 't';
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum podcast_create_result
+podcast_store_create(struct db_conn *c, const char *id, const char *owner,
+    const char *original_file_url, const char *requirements, json_t **out, char **cause)
+{
+	const char *params[] = { id, owner, original_file_url, requirements };
+	PGresult *res = db_exec(c, "pp_podcast_create",
+	    "SELECT " PODCAST_JSON " FROM pp_podcast_create($1, $2, $3, $4) p", 4, params);
+	enum podcast_create_result r = PODCAST_CREATE_ERROR;
+
+	*out = NULL;
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "podcast insert");
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		r = PODCAST_OVER_QUOTA;
+		goto out;
+	}
+	if ((*out = podcast_json_from_row(res, 0)) == NULL) {
+		*cause = g_strdup("podcast insert: no JSON for the new row");
+		goto out;
+	}
+	r = PODCAST_CREATED;
+out:
+	PQclear(res);
+	return r;
+}
+
+int
+podcast_store_mark_enqueued(struct db_conn *c, const char *id, const char *job_id, char **cause)
+{
+	const char *params[] = { id, job_id };
+	PGresult *res = db_exec(c, "pp_podcast_enqueued",
+	    "SELECT pp_podcast_enqueued($1, $2)", 2, params);
+	int rc = 0;
+
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "mark enqueued");
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+podcast_store_get(struct db_conn *c, const char *id, const char *owner, json_t **out, char **cause)
+{
+	const char *params[] = { id, owner };
+	PGresult *res = db_exec(c, "pp_podcast_get",
+	    "SELECT " PODCAST_JSON " FROM podcasts p WHERE p.id = $1 AND p.owner_id = $2", 2, params);
+	int rc = -1;
+
+	*out = NULL;
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "podcast get");
+		goto out;
+	}
+	rc = PQntuples(res) == 1 && (*out = podcast_json_from_row(res, 0)) != NULL;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+podcast_store_list(struct db_conn *c, const char *owner, const char *before, int limit, GString *out,
+    gboolean *more, char last_id[ULID_LEN + 1], char **cause)
+{
+	char limit_text[16];
+	const char *params[3];
+	PGresult *res;
+	int n = -1;
+
+	*more = FALSE;
+	last_id[0] = '\0';
+	/* One more than asked tells whether there is a next page. */
+	g_snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+	params[0] = owner;
+	params[1] = limit_text;
+	params[2] = before;
+	/* Two statements rather than "$3 IS NULL OR id < $3": each keeps a
+	 * plan that walks ix_podcasts_owner_id_id backwards and stops. */
+	if (before == NULL)
+		res = db_exec(c, "pp_podcast_list",
+		    "SELECT p.id, " PODCAST_JSON " FROM podcasts p WHERE p.owner_id = $1 "
+		    "ORDER BY p.id DESC LIMIT $2::int", 2, params);
+	else
+		res = db_exec(c, "pp_podcast_list_before",
+		    "SELECT p.id, " PODCAST_JSON " FROM podcasts p WHERE p.owner_id = $1 AND p.id < $3 "
+		    "ORDER BY p.id DESC LIMIT $2::int", 3, params);
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "podcast list");
+		goto out;
+	}
+	n = MIN(PQntuples(res), limit);
+	*more = PQntuples(res) > limit;
+	g_string_append_c(out, '[');
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			g_string_append_c(out, ',');
+		g_string_append_len(out, PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
+	}
+	g_string_append_c(out, ']');
+	if (n > 0)
+		g_strlcpy(last_id, PQgetvalue(res, n - 1, 0), ULID_LEN + 1);
+out:
+	PQclear(res);
+	return n;
+}
+
+int
+podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char **final_url,
+    char **cause)
+{
+	const char *params[] = { id, owner };
+	PGresult *res = db_exec(c, NULL,
+	    "DELETE FROM podcasts WHERE id = $1 AND owner_id = $2 RETURNING final_podcast_url", 2, params);
+	int rc = -1;
+
+	*final_url = NULL;
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "podcast delete");
+		goto out;
+	}
+	rc = PQntuples(res) == 1;
+	if (rc == 1 && !PQgetisnull(res, 0, 0))
+		*final_url = g_strdup(PQgetvalue(res, 0, 0));
+out:
+	PQclear(res);
+	return rc;
+}
+
+GPtrArray *
+podcast_store_unqueued(struct db_conn *c, int min_age_s, int limit, char **cause)
+{
+	char age[16], lim[16];
+	const char *params[] = { age, lim };
+	GPtrArray *ids = NULL;
+	PGresult *res;
+
+	g_snprintf(age, sizeof age, "%d", min_age_s);
+	g_snprintf(lim, sizeof lim, "%d", limit);
+	res = db_exec(c, NULL,
+	    "SELECT id FROM podcasts WHERE enqueued_at IS NULL AND status = 'pending' "
+	    "AND created_at < now() - make_interval(secs => $1::int) ORDER BY created_at LIMIT $2::int",
+	    2, params);
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "sweep scan");
+		goto out;
+	}
+	ids = g_ptr_array_new_with_free_func(g_free);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_ptr_array_add(ids, g_strdup(PQgetvalue(res, i, 0)));
+out:
+	PQclear(res);
+	return ids;
+}

@@ -1,0 +1,79 @@
+/* The API's SQL: users by their token, and podcasts (create with the
+ * quota, get, list by keyset, delete, and the sweeper's scan).
+ *
+ * Every query is parameterised and runs through db_exec(); the hot ones
+ * are named prepared statements. A podcast comes back as the JSON object
+ * the API answers with, built by PostgreSQL from the row: the Python
+ * service's fields (original_file_url, id, owner_id, status, created_at,
+ * final_podcast_url, title, duration, requirements, stream_url (always
+ * null here: the caller signs it)) and every further column of the table
+ * (the pipeline's stage, progress, error, ...) except our bookkeeping
+ * (job_id, enqueued_at). created_at is ISO 8601 in UTC with an offset;
+ * other timestamps ISO 8601 with the server's offset. Keys come in
+ * jsonb's order, not the Python service's (JSON objects are unordered).
+ *
+ * Ownership: json_t results are new references; *cause is the caller's to
+ * g_free(); GPtrArray results own their strings. */
+#ifndef PP_PODCAST_STORE_H
+#define PP_PODCAST_STORE_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "db.h"
+#include "ulid.h"
+
+/* Statuses (the Python service's). */
+#define PODCAST_PENDING    "pending"
+#define PODCAST_PROCESSING "processing"
+#define PODCAST_COMPLETE   "complete"
+#define PODCAST_FAILED     "failed"
+
+/* The user row of a token: found by auth_user_id = SUB, else (as the
+ * Python service, which looked users up by email) by EMAIL, else inserted
+ * with INSERT ... ON CONFLICT. EMAIL NULL: the user is stored under
+ * "SUB@unknown.invalid" instead of the Python service's shared
+ * "unknown@email.com", so users without an e-mail never share a row.
+ * SUB must be a UUID (the column's type). 0 and OUT, or -1 and *cause. */
+int podcast_store_user(struct db_conn *c, const char *sub, const char *email,
+    char out[ULID_LEN + 1], char **cause);
+
+/* TRUE in *OVER when the user may not queue another podcast. 0, or -1. */
+int podcast_store_quota_reached(struct db_conn *c, const char *owner, gboolean *over, char **cause);
+
+enum podcast_create_result { PODCAST_CREATED, PODCAST_OVER_QUOTA, PODCAST_CREATE_ERROR };
+
+/* Inserts a pending podcast (ID a fresh ULID) for OWNER unless the quota
+ * is used up (checked under a lock on the user's row). ORIGINAL_FILE_URL
+ * and REQUIREMENTS may be NULL. On PODCAST_CREATED *OUT is the podcast. */
+enum podcast_create_result podcast_store_create(struct db_conn *c, const char *id,
+    const char *owner, const char *original_file_url, const char *requirements,
+    json_t **out, char **cause);
+
+/* Records that the podcast's job JOB_ID was enqueued. 0, or -1. */
+int podcast_store_mark_enqueued(struct db_conn *c, const char *id, const char *job_id, char **cause);
+
+/* OWNER's podcast ID: 1 and *OUT, 0 when missing or someone else's, -1. */
+int podcast_store_get(struct db_conn *c, const char *id, const char *owner, json_t **out, char **cause);
+
+/* Appends up to LIMIT of OWNER's podcasts, newest first, with ids below
+ * BEFORE (NULL: from the newest), to OUT as a JSON array (text, as the
+ * database made it). Returns how many, with *more TRUE when there are
+ * further ones and LAST_ID the last one's id; -1 and *cause. */
+int podcast_store_list(struct db_conn *c, const char *owner, const char *before, int limit,
+    GString *out, gboolean *more, char last_id[ULID_LEN + 1], char **cause);
+
+/* Deletes OWNER's podcast ID: 1 (and *final_url, the stored audio's URL or
+ * NULL, caller frees), 0 when missing or someone else's, -1. */
+int podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char **final_url,
+    char **cause);
+
+/* The sweeper: ids of podcasts pending for longer than MIN_AGE_S seconds
+ * whose job was never enqueued, oldest first, at most LIMIT. */
+GPtrArray *podcast_store_unqueued(struct db_conn *c, int min_age_s, int limit, char **cause);
+
+/* The podcast of ROW in RES (a result of the queries above, column
+ * "podcast"): a new object, or NULL. */
+json_t *podcast_json_from_row(const PGresult *res, int row);
+
+#endif

@@ -1,0 +1,415 @@
+"""Uploads and streams through nginx (and lighttpd): POST /uploads/sign-url/,
+the local storage's POST /uploads/local (policy, signature, expiry, every
+condition, atomic writes), signed /media/ stream URLs handed to the web
+server (Range through nginx and lighttpd), and the same presigned POST
+against an S3 stub that verifies SigV4 POST policies itself."""
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+
+import pytest
+
+import pp
+from servers import Lighttpd, Nginx, Responder, http, http_json, stop_all
+
+sys.path.insert(0, os.path.join(pp.ROOT, "tests", "stubs"))
+import s3_stub  # noqa: E402
+
+JWT_SECRET = "test-secret-for-the-responder-tests-0123456789"
+STORAGE_SECRET = "storage-secret-for-upload-tests-42"
+MAX_MB = 1
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(sub):
+    """An HS256 access token shaped like Supabase's."""
+    now = int(time.time())
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"sub": sub, "aud": "authenticated", "role": "authenticated", "iat": now,
+              "exp": now + 3600, "email": f"{sub[:8]}@example.com"}
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+    sig = hmac.new(JWT_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def multipart(fields, file_data, file_field="file", filename="doc.pdf", close=True, boundary=None):
+    """(body, content type) of a browser's form POST: FIELDS then the file."""
+    boundary = boundary or "----ppBoundary" + uuid.uuid4().hex
+    out = []
+    for k, v in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
+                   + v.encode() + b"\r\n")
+    if file_data is not None:
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+                   f'filename="{filename}"\r\nContent-Type: application/pdf\r\n\r\n'.encode()
+                   + file_data + b"\r\n")
+    if close:
+        out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def post_form(url, fields, data, **kw):
+    body, ctype = multipart(fields, data, **kw)
+    return http_json(url, method="POST", body=body, headers={"Content-Type": ctype})
+
+
+def temp_files(root):
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files if f.startswith(".")]
+
+
+def migrated_database(services, name):
+    admin = services["DATABASE_URL"]
+    base = admin.rsplit("/", 1)[0]
+    url = f"{base}/{name}?sslmode=disable"
+    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", f"{base}/postgres?sslmode=disable", "-X", "-qc", sql], check=True,
+                       capture_output=True, timeout=30)
+    subprocess.run([pp.binary("podcastpro-ctl"), "migrate", "--dir", os.path.join(pp.ROOT, "migrations")],
+                   env=dict(os.environ, DATABASE_URL=url), check=True, capture_output=True, timeout=60)
+    return url
+
+
+def drop_database(services, name):
+    base = services["DATABASE_URL"].rsplit("/", 1)[0]
+    subprocess.run(["psql", f"{base}/postgres?sslmode=disable", "-X", "-qc",
+                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True, timeout=30)
+
+
+def world_dir(path):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o777)
+    p = os.path.dirname(path)
+    while p.startswith("/tmp/") and p != "/tmp":
+        os.chmod(p, os.stat(p).st_mode | 0o055)
+        p = os.path.dirname(p)
+    return path
+
+
+class Stack:
+    """A migrated database, podcastpro-fcgi and nginx (or lighttpd)."""
+
+    def __init__(self, tmp, services, dbname, env=None, web="nginx"):
+        self.tmp = world_dir(str(tmp))
+        self.services, self.dbname = services, dbname
+        self.port = pp.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # The web server's storage directory is where the responder stores.
+        self.storage = world_dir(os.path.join(self.tmp, web, "storage"))
+        self.env = {
+            "DATABASE_URL": migrated_database(services, dbname),
+            "STORAGE_DIR": self.storage,
+            "STORAGE_SECRET": STORAGE_SECRET,
+            "PUBLIC_URL": self.url,
+            "MAX_FILE_SIZE_MB": str(MAX_MB),
+            "SENDFILE_MODE": web,
+        }
+        self.env.update(env or {})
+        self.app = self.web = None
+        try:
+            self.app = Responder.listen(self.tmp, services, processes=1, threads=2, env=self.env)
+            if web == "nginx":
+                self.web = Nginx(self.tmp, self.app.socket, keepalive=1, port=self.port,
+                                 storage_dir=self.storage)
+            else:
+                self.web = Lighttpd(self.tmp, socket_path=self.app.socket, port=self.port)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self):
+        stop_all(self.web, self.app)
+        drop_database(self.services, self.dbname)
+
+    def sign_url(self, sub, filename="doc.pdf"):
+        return http_json(self.url + "/uploads/sign-url/", method="POST", body={"filename": filename},
+                         headers={"Authorization": "Bearer " + token(sub)})
+
+    def stream_url(self, key, expires=None):
+        """A /media/ URL signed as doc/storage.md describes."""
+        expires = str(expires if expires is not None else int(time.time()) + 600)
+        sig = hmac.new(STORAGE_SECRET.encode(), f"GET\n{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+        return f"{self.url}/media/{urllib.parse.quote(key)}?expires={expires}&sig={sig}"
+
+    def put(self, key, data):
+        path = os.path.join(self.storage, key)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o644)
+        return path
+
+
+@pytest.fixture(scope="module")
+def stack(services, tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("api-uploads"), services, "pp_api_uploads")
+    yield s
+    s.stop()
+
+
+def test_sign_url_needs_a_token(stack):
+    status, _, doc = http_json(stack.url + "/uploads/sign-url/", method="POST", body={"filename": "a.pdf"})
+    assert (status, doc) == (401, {"detail": "Authorization header missing"})
+
+
+@pytest.mark.parametrize("name", ["", "../x.pdf", "a/b.pdf", "a\\b.pdf", "x..pdf", "a\x01b.pdf",
+                                  "a\nb.pdf", "x" * 252 + ".pdf"])
+def test_sign_url_refuses_bad_filenames(stack, name):
+    status, _, doc = stack.sign_url(str(uuid.uuid4()), name)
+    assert status == 422, doc
+    assert doc["detail"][0]["loc"] == ["body", "filename"]
+
+
+def test_sign_url_refuses_missing_or_non_string_filename(stack):
+    headers = {"Authorization": "Bearer " + token(str(uuid.uuid4()))}
+    for body in ({}, {"filename": 3}, {"filename": None}):
+        status, _, doc = http_json(stack.url + "/uploads/sign-url/", method="POST", body=body, headers=headers)
+        assert status == 422, (body, doc)
+
+
+def test_upload_round_trip(stack):
+    sub = str(uuid.uuid4())
+    status, _, doc = stack.sign_url(sub, "My report (final).pdf")
+    assert status == 200, doc
+    assert set(doc) == {"url", "fields"}
+    assert doc["url"] == stack.url + "/uploads/local"
+    f = doc["fields"]
+    assert set(f) == {"key", "acl", "Content-Type", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                      "policy", "x-amz-signature"}
+    assert re.fullmatch(rf"podcasts/{sub}/\d{{8}}_\d{{6}}_My report \(final\)\.pdf", f["key"])
+    assert f["acl"] == "private" and f["Content-Type"] == "application/pdf"
+    policy = json.loads(base64.b64decode(f["policy"]))
+    conds = policy["conditions"]
+    assert ["content-length-range", 1, MAX_MB * 1024 * 1024] in conds
+    assert {"key": f["key"]} in conds and {"acl": "private"} in conds
+    assert ["starts-with", "$Content-Type", "application/pdf"] in conds
+    expires = datetime.datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%S.000Z")
+    left = (expires.replace(tzinfo=datetime.timezone.utc) - datetime.datetime.now(datetime.timezone.utc))
+    assert 3500 < left.total_seconds() <= 3600
+
+    data = b"%PDF-1.4\n" + os.urandom(200000)
+    status, _, body = post_form(doc["url"], f, data)
+    assert status == 204, body
+    path = os.path.join(stack.storage, f["key"])
+    with open(path, "rb") as fh:
+        assert fh.read() == data
+    assert temp_files(stack.storage) == []
+    # The URL the frontend sends back names this object: POST /podcasts/ takes it.
+    file_url = doc["url"] + "/" + urllib.parse.quote(f["key"])
+    status, _, created = http_json(stack.url + "/podcasts/", method="POST",
+                                   body={"original_file_url": file_url},
+                                   headers={"Authorization": "Bearer " + token(sub)})
+    assert status == 202, created
+
+
+def test_upload_refusals_leave_nothing_behind(stack):
+    sub = str(uuid.uuid4())
+    status, _, doc = stack.sign_url(sub, "doc.pdf")
+    assert status == 200
+    url, fields = doc["url"], doc["fields"]
+    good = b"%PDF-1.4 the original\n"
+    assert post_form(url, fields, good)[0] == 204
+    path = os.path.join(stack.storage, fields["key"])
+
+    def refused(expect_status, expect_code, form, data, **kw):
+        status, _, body = post_form(url, form, data, **kw)
+        assert status == expect_status, (expect_code, body)
+        assert body["detail"].startswith(expect_code), body
+        with open(path, "rb") as fh:
+            assert fh.read() == good          # the existing object is intact
+        assert temp_files(stack.storage) == []
+
+    refused(403, "AccessDenied", dict(fields, key=f"podcasts/{sub}/other.pdf"), good)
+    refused(403, "AccessDenied", dict(fields, key=f"podcasts/{uuid.uuid4()}/doc.pdf"), good)
+    refused(403, "AccessDenied", dict(fields, **{"Content-Type": "text/html"}), good)
+    refused(403, "AccessDenied", dict(fields, acl="public-read"), good)
+    refused(403, "AccessDenied", dict(fields, **{"x-amz-meta-extra": "1"}), good)
+    refused(403, "SignatureDoesNotMatch", dict(fields, **{"x-amz-signature": "0" * 64}), good)
+    tampered = json.loads(base64.b64decode(fields["policy"]))
+    tampered["conditions"] = [c for c in tampered["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    refused(403, "SignatureDoesNotMatch",
+            dict(fields, policy=base64.b64encode(json.dumps(tampered).encode()).decode()), good)
+    refused(413, "EntityTooLarge", fields, b"x" * (MAX_MB * 1024 * 1024 + 1))
+    refused(400, "EntityTooSmall", fields, b"")
+    refused(400, "InvalidArgument", fields, None)              # no file part
+    refused(400, "IncompleteBody", fields, good + b"more", close=False)
+    without_policy = {k: v for k, v in fields.items() if k != "policy"}
+    refused(400, "InvalidArgument", without_policy, good)
+
+    # A form signed correctly but already expired (crafted with the same
+    # secret, as the server would have signed it an hour ago).
+    now = datetime.datetime.now(datetime.timezone.utc)
+    conds = [{"acl": "private"}, ["starts-with", "$Content-Type", "application/pdf"],
+             ["content-length-range", 1, 1048576], {"key": fields["key"]}]
+    old = s3_stub.post_policy_fields("podcastpro-local", STORAGE_SECRET, "local", "storage", conds,
+                                     now - datetime.timedelta(seconds=5), now - datetime.timedelta(hours=1))
+    expired = dict(key=fields["key"], acl="private", **{"Content-Type": "application/pdf"}, **old)
+    refused(403, "AccessDenied", expired, good)
+    # The same, unexpired, is accepted: the refusal above was the expiry.
+    fresh = s3_stub.post_policy_fields("podcastpro-local", STORAGE_SECRET, "local", "storage", conds,
+                                       now + datetime.timedelta(minutes=5), now)
+    assert post_form(url, dict(expired, **fresh), b"%PDF new")[0] == 204
+    with open(path, "rb") as fh:
+        assert fh.read() == b"%PDF new"
+
+
+def test_upload_streaming_parser_edges(stack):
+    """The file's end lands at every offset around the parser's 64 KiB
+    window, and the content holds near-delimiters: every byte survives."""
+    sub = str(uuid.uuid4())
+    status, _, doc = stack.sign_url(sub, "edge.pdf")
+    assert status == 200
+    url, fields = doc["url"], doc["fields"]
+    path = os.path.join(stack.storage, fields["key"])
+    boundary = "----ppEdge" + uuid.uuid4().hex
+    # Bytes before the file's content: the fields and the file part's head.
+    prefix = len(multipart(fields, b"", boundary=boundary, close=False)[0]) - 2
+    near = b"\r\n--" + boundary[:-1].encode() + b"X"
+    for delta in range(-90, 12):
+        size = 65536 - prefix + delta
+        data = ((near + os.urandom(97)) * (size // (len(near) + 97) + 1))[:size]
+        status, _, resp = post_form(url, fields, data, boundary=boundary)
+        assert status == 204, (delta, resp)
+        with open(path, "rb") as fh:
+            assert fh.read() == data, delta
+
+
+def test_upload_needs_multipart_and_bounds_the_body(stack):
+    status, _, doc = http_json(stack.url + "/uploads/local", method="POST", body={"a": 1})
+    assert status == 400
+    body, ctype = multipart({"key": "podcasts/x/y.pdf"}, b"x")
+    status, _, doc = http_json(stack.url + "/uploads/local", method="POST", body=b"x" * (3 * 1024 * 1024),
+                               headers={"Content-Type": ctype})
+    assert status == 413 and doc["detail"].startswith("EntityTooLarge")
+    # Garbage framing.
+    status, _, doc = http_json(stack.url + "/uploads/local", method="POST", body=b"no boundary here",
+                               headers={"Content-Type": ctype})
+    assert status == 400 and doc["detail"].startswith("MalformedPOSTRequest")
+
+
+def test_stream_url_through_nginx(stack):
+    key = "podcasts/podcast_01JSTREAMTEST0000000000000.mp3"
+    audio = bytes(range(256)) * 64
+    stack.put(key, audio)
+    url = stack.stream_url(key)
+
+    status, headers, body = http(url)
+    assert status == 200 and body == audio
+    assert headers["content-type"] == "audio/mpeg"
+    assert "x-accel-redirect" not in headers
+
+    status, headers, body = http(url, headers={"Range": "bytes=100-199"})
+    assert status == 206
+    assert body == audio[100:200]
+    assert headers["content-range"] == f"bytes 100-199/{len(audio)}"
+
+    status, headers, body = http(url, method="HEAD")
+    assert status == 200 and int(headers["content-length"]) == len(audio)
+
+    expired = stack.stream_url(key, expires=int(time.time()) - 1)
+    assert http_json(expired)[::2] == (403, {"detail": "Invalid or expired stream URL"})
+    tampered = url.replace("sig=", "sig=0")
+    assert http_json(tampered)[::2] == (403, {"detail": "Invalid or expired stream URL"})
+    # A valid signature for one key does not open another.
+    other = url.replace("podcast_01J", "podcast_01K")
+    assert http_json(other)[0] == 403
+    assert http_json(url.split("?")[0])[0] == 403
+    # Signed but absent.
+    gone = stack.stream_url("podcasts/podcast_missing.mp3")
+    assert http_json(gone)[::2] == (404, {"detail": "Not Found"})
+    # Keys with characters that need escaping reach the same file.
+    odd = "podcasts/odd name+%.mp3"
+    stack.put(odd, b"odd audio")
+    status, _, body = http(stack.stream_url(odd))
+    assert (status, body) == (200, b"odd audio")
+    # The protected location itself is not reachable from outside.
+    assert http(stack.url + "/_protected_audio/" + key)[0] == 404
+
+
+def test_stream_url_through_lighttpd(services, tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("api-uploads-lighttpd"), services, "pp_api_uploads_l", web="lighttpd")
+    try:
+        key = "podcasts/podcast_01JLIGHTTPD000000000000000.mp3"
+        audio = os.urandom(50000)
+        s.put(key, audio)
+        status, headers, body = http(s.stream_url(key), headers={"Range": "bytes=0-9"})
+        assert status == 206 and body == audio[:10]
+        status, headers, body = http(s.stream_url(key))
+        assert status == 200 and body == audio
+        assert headers["content-type"] == "audio/mpeg"
+        assert "x-sendfile" not in headers
+        assert http_json(s.stream_url(key, expires=int(time.time()) - 5))[0] == 403
+        odd = "podcasts/odd name+%.mp3"
+        s.put(odd, b"odd audio")
+        assert http(s.stream_url(odd))[::2] == (200, b"odd audio")
+    finally:
+        s.stop()
+
+
+def test_presigned_post_against_s3_stub(services, tmp_path_factory):
+    server, endpoint = s3_stub.start(buckets=("pp-bucket",), access_key="AKIDPPTEST",
+                                     secret_key="pp-test-s3-secret", region="eu-central-1")
+    env = {"AWS_S3_BUCKET_NAME": "pp-bucket", "AWS_ACCESS_KEY_ID": "AKIDPPTEST",
+           "AWS_SECRET_ACCESS_KEY": "pp-test-s3-secret", "AWS_REGION": "eu-central-1",
+           "AWS_S3_ENDPOINT_URL": endpoint}
+    s = Stack(tmp_path_factory.mktemp("api-uploads-s3"), services, "pp_api_uploads_s3", env=env)
+    try:
+        sub = str(uuid.uuid4())
+        status, _, doc = s.sign_url(sub, "paper.pdf")
+        assert status == 200, doc
+        assert doc["url"] == endpoint + "/pp-bucket"
+        f = doc["fields"]
+        assert f["x-amz-credential"].startswith("AKIDPPTEST/") and f["x-amz-credential"].endswith(
+            "/eu-central-1/s3/aws4_request")
+        assert {"bucket": "pp-bucket"} in json.loads(base64.b64decode(f["policy"]))["conditions"]
+        data = b"%PDF-1.7 through the stub\n" * 10
+        body_bytes, ctype = multipart(f, data)
+        status, _, body = http(doc["url"], method="POST", body=body_bytes, headers={"Content-Type": ctype})
+        assert status == 204, body
+        objects = json.loads(http(endpoint + "/_stub/objects")[2])
+        assert objects[f"pp-bucket/{f['key']}"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert objects[f"pp-bucket/{f['key']}"]["content_type"] == "application/pdf"
+
+        # The frontend joins url and key; POST /podcasts/ finds the object
+        # with a signed HEAD (the stub verifies it), and not someone else's.
+        file_url = doc["url"] + "/" + f["key"]
+        status, _, created = http_json(s.url + "/podcasts/", method="POST",
+                                       body={"original_file_url": file_url},
+                                       headers={"Authorization": "Bearer " + token(sub)})
+        assert status == 202, created
+        assert created["original_file_url"] == file_url
+        status, _, _ = http_json(s.url + "/podcasts/", method="POST", body={"original_file_url": file_url},
+                                 headers={"Authorization": "Bearer " + token(str(uuid.uuid4()))})
+        assert status == 422
+        # (Another user: the first one's quota is used up by now.)
+        sub2 = str(uuid.uuid4())
+        missing = doc["url"] + f"/podcasts/{sub2}/never-uploaded.pdf"
+        status, _, _ = http_json(s.url + "/podcasts/", method="POST", body={"original_file_url": missing},
+                                 headers={"Authorization": "Bearer " + token(sub2)})
+        assert status == 422
+        assert any(m == "HEAD" and st == 200 for m, _, st in server.store.requests)
+
+        # The stub checks what S3 checks.
+        for form, blob, code in ((dict(f, key=f"podcasts/{sub}/x.pdf"), data, b"AccessDenied"),
+                                 (dict(f, **{"x-amz-signature": "1" * 64}), data, b"SignatureDoesNotMatch"),
+                                 (f, b"x" * (MAX_MB * 1024 * 1024 + 1), b"EntityTooLarge")):
+            bb, ct = multipart(form, blob)
+            status, _, body = http(doc["url"], method="POST", body=bb, headers={"Content-Type": ct})
+            assert status in (400, 403) and b"<Code>" + code in body, body
+        # Local upload route is not there with S3.
+        assert http_json(s.url + "/uploads/local", method="POST", body=b"x",
+                         headers={"Content-Type": "multipart/form-data; boundary=x"})[0] == 404
+    finally:
+        s.stop()
+        server.shutdown()
