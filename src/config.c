@@ -7,8 +7,10 @@
 
 #include <libpq-fe.h>
 
+#include "clientaddr.h"
 #include "config.h"
 #include "log.h"
+#include "ratelimit.h"
 
 enum config_type { CONFIG_STRING, CONFIG_BOOL, CONFIG_INT };
 
@@ -100,8 +102,8 @@ static const struct config_entry config_table[] = {
 	S("CORS_ORIGINS", cors_origins, "[\"http://localhost:3000\",\"http://127.0.0.1:3000\"]", 0, 0,
 	    config_check_json_list, "JSON list of allowed origins"),
 	B("RATE_LIMIT_ENABLED", rate_limit_enabled, "true", "per-client limits (RATE_LIMITS)"),
-	S("RATE_LIMITS", rate_limits, "", 0, 0, NULL, "overrides, e.g. create_podcast=10/hour,health=off"),
-	S("TRUSTED_PROXIES", trusted_proxies, "", 0, 0, NULL, "CIDR list whose X-Forwarded-For is believed"),
+	S("RATE_LIMITS", rate_limits, "", 0, 0, ratelimit_check_spec, "overrides, e.g. create_podcast=10/hour,health=off"),
+	S("TRUSTED_PROXIES", trusted_proxies, "", 0, 0, clientaddr_check_cidrs, "CIDR list whose X-Forwarded-For is believed"),
 	B("API_GENERATION_ENABLED", api_generation_enabled, "true", "false: POST /podcasts/ answers 503"),
 	I("MAX_REQUEST_BODY", max_request_body, "1048576", 1024, 1073741824, "largest JSON body, bytes (413 above)"),
 	I("HEALTH_READY_TIMEOUT_MS", health_ready_timeout_ms, "2000", 100, 60000, "/health/ready answers within this"),

@@ -1,0 +1,12 @@
+/* The rate limiter as a responder app module: its init builds the limiter
+ * for the process (struct app.limits) and installs the dispatcher's limit
+ * gate, which counts every request to a route with a limit name before
+ * authentication and answers 429 over the limit. */
+#ifndef PP_RATELIMIT_HOOK_H
+#define PP_RATELIMIT_HOOK_H
+
+#include "app.h"
+
+extern const struct app_module ratelimit_app_module;
+
+#endif
