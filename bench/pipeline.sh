@@ -1,0 +1,116 @@
+#!/bin/bash
+# The generation pipeline, end to end, against stubs at realistic speed
+# (Gemini 3 s a call, ElevenLabs 1.5 s a line, a 40-line script), side by
+# side in the same run with the Python service's order of work against the
+# same stubs: three Gemini calls one after another (summary, title,
+# dialogue), then the 40 lines one after another (bench/pipeline_pyorder.py
+# replays exactly that). Also our worker with ELEVENLABS_CONCURRENCY=1, and
+# the offline providers turning a 10-page PDF into an MP3.
+#
+# Prints the seconds of each and the ratio ours / Python order (target
+# <= 1/3), and the offline time (target < 60 s).
+#
+# Usage: bench/pipeline.sh
+# Env: PP_BUILDDIR (default build/plain), GEMINI_DELAY (3), TTS_DELAY (1.5),
+#      LINES (40), CONCURRENCY (4), KEEP_LOGS (copy logs there).
+# Needs: PostgreSQL, redis-server, /usr/bin/python3 with psycopg2, redis,
+#      pytest (the helpers of tests/integration/test_pipeline.py are reused).
+set -u -o pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${PP_BUILDDIR:-$root/build/plain}
+[ -x "$builddir/podcastpro-worker" ] || { echo "pipeline.sh: build first (no $builddir/podcastpro-worker), or set PP_BUILDDIR" >&2; exit 2; }
+if strings "$builddir/podcastpro-worker" 2>/dev/null | grep -q __asan_init; then
+	echo "pipeline.sh: warning: the worker is built with sanitizers; figures will be slow" >&2
+fi
+tmp=$(mktemp -d /tmp/pp-pipeline-bench.XXXXXX) || exit 1
+chmod 755 "$tmp"
+cleanup() {
+	trap - EXIT INT TERM
+	[ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$tmp"/*.log "$KEEP_LOGS"/ 2>/dev/null
+	"$root/script/services" stop "$tmp/svc" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+PP_PG_FSYNC=on "$root/script/services" start "$tmp/svc" >/dev/null || exit 1
+
+PP_SERVICES_ENV=$tmp/svc/env PP_BUILDDIR=$builddir BENCH_TMP=$tmp \
+GEMINI_DELAY=${GEMINI_DELAY:-3} TTS_DELAY=${TTS_DELAY:-1.5} LINES=${LINES:-40} \
+CONCURRENCY=${CONCURRENCY:-4} PYTHONPATH=$root/tests/integration \
+/usr/bin/python3 - <<'PY'
+import json, os, subprocess, sys, time
+import pp
+import workerkit as wk
+from test_pipeline import Pipeline, decode_seconds
+
+tmp = os.environ["BENCH_TMP"]
+services = pp.read_env_file(os.environ["PP_SERVICES_ENV"])
+gd, td = float(os.environ["GEMINI_DELAY"]), float(os.environ["TTS_DELAY"])
+lines, conc = int(os.environ["LINES"]), int(os.environ["CONCURRENCY"])
+stubs = os.path.join(pp.ROOT, "tests", "stubs")
+
+
+def stub(script, *args):
+    port = pp.free_port()
+    p = pp.Proc(["/usr/bin/python3", os.path.join(stubs, script), "--port", str(port), *args],
+                log=os.path.join(tmp, script + ".log"))
+    pp.wait_port(port)
+    return p, f"http://127.0.0.1:{port}"
+
+
+gem, gem_url = stub("gemini_stub.py", "--delay", str(gd), "--lines", str(lines))
+el, el_url = stub("elevenlabs_stub.py", "--delay", str(td))
+results = {}
+try:
+    def ours(label, **env):
+        pipe = Pipeline(services, os.path.join(tmp, label))
+        try:
+            pid = pipe.podcast("sample.pdf")
+            w = pipe.start_worker(**env)
+            wk.wait_state(pipe.r, w.name)
+            t0 = time.monotonic()
+            pipe.enqueue(pid)
+            row = pipe.wait_done(pid, timeout=600)
+            took = time.monotonic() - t0
+            assert row["status"] == "complete", row
+            seconds, _ = decode_seconds(pipe.mp3_path(pid))
+            n = len(row["transcript"]["lines"])
+            print(f"{label:<34} {took:7.1f} s   ({n} lines, {seconds:.0f} s of audio)", flush=True)
+            return took
+        finally:
+            pipe.close()
+
+    providers = {"GOOGLE_API_KEY": "k", "GEMINI_API_URL": gem_url, "ELEVENLABS_API_KEY": "k",
+                 "ELEVENLABS_API_URL": el_url}
+    results["ours"] = ours(f"ours (concurrency {conc})", ELEVENLABS_CONCURRENCY=conc, **providers)
+    results["ours1"] = ours("ours (concurrency 1)", ELEVENLABS_CONCURRENCY=1, **providers)
+    t0 = time.monotonic()
+    subprocess.run(["/usr/bin/python3", os.path.join(pp.ROOT, "bench", "pipeline_pyorder.py"),
+                    gem_url, el_url, os.path.join(pp.ROOT, "tests", "data", "sample.pdf")], check=True)
+    results["py"] = time.monotonic() - t0
+    print(f"{'Python service order (sequential)':<34} {results['py']:7.1f} s   (3 Gemini calls, {lines} lines one by one)")
+    gem.stop()
+    el.stop()
+    pipe = Pipeline(services, os.path.join(tmp, "offline"))
+    try:
+        pid = pipe.podcast("ten-pages.pdf")
+        w = pipe.start_worker()
+        wk.wait_state(pipe.r, w.name)
+        t0 = time.monotonic()
+        pipe.enqueue(pid)
+        row = pipe.wait_done(pid, timeout=600)
+        results["offline"] = time.monotonic() - t0
+        assert row["status"] == "complete", row
+        seconds, _ = decode_seconds(pipe.mp3_path(pid))
+        print(f"{'offline (builtin + espeak-ng), 10 pages':<34} {results['offline']:7.1f} s   "
+              f"({len(row['transcript']['lines'])} lines, {seconds:.0f} s of audio)")
+    finally:
+        pipe.close()
+finally:
+    gem.stop()
+    el.stop()
+
+ratio = results["ours"] / results["py"]
+print(f"ratio ours / Python order: {ratio:.3f} (target <= 0.333) {'OK' if ratio <= 1 / 3 else 'MISSED'}")
+print(f"offline 10-page PDF: {results['offline']:.1f} s (target < 60 s) "
+      f"{'OK' if results['offline'] < 60 else 'MISSED'}")
+PY

@@ -1,0 +1,84 @@
+/* Voicing: every script line to audio, through a line cache in storage.
+ *
+ * Providers: "elevenlabs" (MP3, several lines in flight through libcurl's
+ * multi interface) when ELEVENLABS_API_KEY is set, "espeak" (libespeak-ng,
+ * WAV) otherwise. A line's audio is stored under
+ *   cache/voice/<sha256(provider, voice, model, text)>.mp3|.wav
+ * as soon as it exists, so a retry pays for no line twice.
+ *
+ * Ownership: clips handed back are GBytes in a GPtrArray that owns them
+ * (g_ptr_array_unref). Keys are new strings. */
+#ifndef PP_VOICE_H
+#define PP_VOICE_H
+
+#include <glib.h>
+
+#include "error.h"
+#include "script.h"
+
+struct config;
+
+/* Where line audio is kept. get: 1 and a new *out when KEY is stored, 0
+ * when not, -1 and *cause on a storage error. put: 0, or -1 and *cause. */
+struct line_cache {
+	int (*get)(void *data, const char *key, GBytes **out, char **cause);
+	int (*put)(void *data, const char *key, GBytes *bytes, const char *content_type, char **cause);
+	void *data;
+};
+
+/* Told after each line is ready (DONE of TOTAL, cached ones included) and
+ * now and then while waiting (TICK): FALSE asks voicing to stop, keeping
+ * what is cached. Either may be NULL. */
+struct voice_observer {
+	gboolean (*line_ready)(guint done, guint total, void *data);
+	gboolean (*tick)(void *data);
+	void *data;
+};
+
+/* One line a provider must synthesise. */
+struct voice_request {
+	guint index;           /* in the script */
+	const char *speaker;
+	const char *voice;
+	const char *text;
+	char *key;             /* cache key */
+	GBytes *audio;         /* set when done (owned) */
+	char *request_id;      /* ElevenLabs' request-id (owned), for stitching */
+	int attempts;
+};
+
+/* A provider calls DONE for each line it finished (its audio in
+ * REQ->audio); DONE caches it and says whether to go on. */
+typedef gboolean (*voice_done_fn)(struct voice_request *req, void *data);
+typedef gboolean (*voice_tick_fn)(void *data);
+
+/* The provider the configuration selects: "elevenlabs" or "espeak". */
+const char *voice_provider(const struct config *cfg);
+
+/* The cache key for one line (new string). */
+char *voice_cache_key(const char *provider, const char *voice, const char *model, const char *text);
+
+/* The cache key of LINE with the configured provider and voices (new string). */
+char *voice_line_key(const struct config *cfg, const struct script_line *line);
+
+/* Voices every line of SCRIPT; *clips gets one GBytes per line, in order
+ * (MP3 from ElevenLabs, WAV from espeak-ng). 0, or -1 and *err. */
+int voice_script(const struct config *cfg, const struct script *script,
+    const struct line_cache *cache, const struct voice_observer *obs,
+    GPtrArray **clips, struct pipeline_error *err);
+
+/* Providers: synthesise REQS (struct voice_request *) in order. */
+int voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err);
+int voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err);
+
+/* Interprets an ElevenLabs error answer (STATUS, BODY) into *err; also
+ * used for the in-run decision to back off (returns TRUE when the line
+ * may be tried again in this run: 429 busy answers). */
+gboolean voice_elevenlabs_error(long status, const char *body, gsize len, struct pipeline_error *err);
+
+/* espeak-ng's audio as a WAV file (16-bit mono at RATE). */
+GBytes *voice_wav_new(const gint16 *samples, gsize n, int rate);
+
+#endif
