@@ -68,7 +68,9 @@ cors_apply(struct request *req, const char *allow)
 	response_header(req, "Access-Control-Allow-Credentials", "true");
 	if (!preflight) {
 		if (allow == NULL)
-			response_header(req, "Access-Control-Expose-Headers", "X-Request-ID");
+			response_header(req, "Access-Control-Expose-Headers",
+			    "X-Request-ID, Link, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+			    "X-RateLimit-Reset, RateLimit, RateLimit-Policy");
 		return;
 	}
 	response_header(req, "Access-Control-Allow-Methods", "%s", allow);

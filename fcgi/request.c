@@ -310,6 +310,21 @@ request_json(struct request *req)
 	return doc;
 }
 
+static gboolean
+request_redis_warn_due(gint64 now)
+{
+	static GMutex lock;
+	static gint64 last;
+	gboolean due;
+
+	g_mutex_lock(&lock);
+	due = last == 0 || now - last >= 60 * G_USEC_PER_SEC;
+	if (due)
+		last = now;
+	g_mutex_unlock(&lock);
+	return due;
+}
+
 redisContext *
 request_redis(struct request *req, char **cause)
 {
@@ -327,7 +342,13 @@ request_redis(struct request *req, char **cause)
 	acc->redis = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, cause);
 	if (acc->redis == NULL) {
 		acc->redis_retry_after_us = now + G_USEC_PER_SEC;
-		log_warn("%s redis: %s", req->request_id, *cause);
+		/* Every thread retries once a second while Redis is down; the
+		 * log gets one warning a minute per process, the rest at debug. */
+		if (request_redis_warn_due(now))
+			log_warn("%s redis: %s (further failures logged at debug for a minute)",
+			    req->request_id, *cause);
+		else
+			log_debug("%s redis: %s", req->request_id, *cause);
 	}
 	return acc->redis;
 }
