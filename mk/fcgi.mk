@@ -31,5 +31,9 @@ tests_unit_test_request_LDADD = $(UNIT_LDADD) $(FCGI_LIBS)
 TESTS += tests/unit/test-request
 
 dist_man_MANS += doc/podcastpro-fcgi.8
-dist_examples_DATA += etc/nginx/podcast-pro.conf etc/lighttpd/podcast-pro.conf
+# Two files of one name: each web server's example gets its own directory.
+nginxexamplesdir = $(examplesdir)/nginx
+dist_nginxexamples_DATA = etc/nginx/podcast-pro.conf
+lighttpdexamplesdir = $(examplesdir)/lighttpd
+dist_lighttpdexamples_DATA = etc/lighttpd/podcast-pro.conf
 dist_systemdunit_DATA += systemd/podcast-pro-api.service systemd/podcast-pro-api.socket

@@ -12,4 +12,4 @@ TESTS += tests/unit/test-ratelimit
 # The responder's limit gate (an app module listed in fcgi/app.c).
 podcastpro_fcgi_SOURCES += fcgi/ratelimit-hook.c fcgi/ratelimit-hook.h
 
-dist_examples_DATA += etc/nginx/real-ip.conf.example
+dist_nginxexamples_DATA += etc/nginx/real-ip.conf.example
