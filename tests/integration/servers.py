@@ -62,7 +62,7 @@ def http_json(url, **kw):
 
 
 def children_of(pid, name=None):
-    """Pids whose parent is PID (and whose command name starts with NAME)."""
+    """Live pids whose parent is PID (and whose command name starts with NAME)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -73,8 +73,9 @@ def children_of(pid, name=None):
         except OSError:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == pid and (name is None or comm.startswith(name[:15])):
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+        # A zombie has already ended: it is nobody's live child.
+        if int(ppid) == pid and state != "Z" and (name is None or comm.startswith(name[:15])):
             found.append(int(entry))
     return sorted(found)
 

@@ -11,6 +11,7 @@ import uuid
 import redis
 
 import pp
+from servers import children_of
 
 # Settings every worker under test gets: no sweeper tick, quick heartbeats.
 BASE_ENV = {
@@ -45,19 +46,7 @@ class Worker(pp.Proc):
         super().__init__(argv, env=env, log=log)
 
     def children(self):
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == self.pid and fields[0] != "Z":
-                found.append(int(entry))
-        return sorted(found)
+        return children_of(self.pid)
 
 
 def client(url):
