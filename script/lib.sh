@@ -19,10 +19,21 @@ pp_install_deps() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || sudo=sudo
 	pp_log "installing ${missing[*]}"
+	# Debian would start the packaged nginx, lighttpd, PostgreSQL and Redis
+	# on install (nginx and lighttpd both on port 80). We start our own, on
+	# loopback, so a temporary policy-rc.d denies those starts where the
+	# machine has no policy of its own.
+	local policy=/usr/sbin/policy-rc.d own_policy=no
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+		$sudo chmod 755 $policy
+		own_policy=yes
+	fi
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	# Debian starts packaged services on install; ours run on their own
-	# ports and never depend on those.
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+		|| { [ $own_policy = yes ] && $sudo rm -f $policy; return 1; }
+	[ $own_policy = yes ] && $sudo rm -f $policy
+	return 0
 }
 
 # Builds into build/NAME with extra configure flags; quiet unless it fails.
