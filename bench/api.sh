@@ -19,7 +19,7 @@ set -u -o pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${PP_BUILDDIR:-$root/build/plain}
 D=${D:-5} C=${C:-32} T=${T:-2}
-processes=${PROCESSES:-2} threads=${THREADS:-8}
+processes=${PROCESSES:-2} threads=${THREADS:-2}
 pyref=${PYREF-$root/../shared/bench/pyref}
 fcgi=$builddir/podcastpro-fcgi ctl=$builddir/podcastpro-ctl
 [ -x "$fcgi" ] && [ -x "$ctl" ] || { echo "api.sh: build first (no $fcgi), or set PP_BUILDDIR" >&2; exit 2; }

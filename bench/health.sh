@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${PP_BUILDDIR:-$root/build/plain}
 anchors=${ANCHORS:-$root/../shared/bench/anchors.sh}
 processes=${PROCESSES:-2}
-threads=${THREADS:-4}
+threads=${THREADS:-2}
 bin=$builddir/podcastpro-fcgi
 [ -x "$bin" ] || { echo "health.sh: no $bin (build first, or set PP_BUILDDIR)" >&2; exit 2; }
 [ -f "$anchors" ] || { echo "health.sh: no $anchors (set ANCHORS)" >&2; exit 2; }
