@@ -310,31 +310,52 @@ podcasts_stream_url(struct request *req, json_t *podcast)
 	return url;
 }
 
+/* The podcast id in the path, or NULL after answering 404: an id that is
+ * not a ULID names no podcast. */
+static const char *
+podcasts_path_id(struct request *req)
+{
+	const char *id = request_param(req, 0);
+
+	if (id == NULL || !ulid_valid(id)) {
+		response_error(req, 404, "Podcast not found");
+		return NULL;
+	}
+	return id;
+}
+
+/* TRUE when a podcast_store lookup FOUND the caller's podcast; otherwise
+ * answers 503 (the database failed: CAUSE, taken) or 404 (missing or
+ * someone else's: the same answer, so ids of others are not revealed). */
+static gboolean
+podcasts_found(struct request *req, int found, char *cause)
+{
+	if (found < 0) {
+		podcasts_db_failed(req, cause);
+		return FALSE;
+	}
+	if (found == 0) {
+		response_error(req, 404, "Podcast not found");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 podcasts_get(struct request *req)
 {
-	const char *id = request_param(req, 0);
+	const char *id;
 	struct db_conn *conn;
 	json_t *podcast = NULL;
 	char *cause = NULL, *stream;
 	int found;
 
-	if (id == NULL || !ulid_valid(id)) {
-		response_error(req, 404, "Podcast not found");
-		return;
-	}
-	if ((conn = podcasts_db(req)) == NULL)
+	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
 		return;
 	found = podcast_store_get(conn, id, req->user->id, &podcast, &cause);
 	db_release(conn);
-	if (found < 0) {
-		podcasts_db_failed(req, cause);
+	if (!podcasts_found(req, found, cause))
 		return;
-	}
-	if (found == 0) {
-		response_error(req, 404, "Podcast not found");
-		return;
-	}
 	if ((stream = podcasts_stream_url(req, podcast)) != NULL) {
 		json_object_set_new(podcast, "stream_url", json_string(stream));
 		g_free(stream);
@@ -345,28 +366,18 @@ podcasts_get(struct request *req)
 static void
 podcasts_delete(struct request *req)
 {
-	const char *id = request_param(req, 0);
+	const char *id;
 	struct storage *st = req->app->storage;
 	struct db_conn *conn;
 	char *cause = NULL, *final = NULL, *key;
 	int found;
 
-	if (id == NULL || !ulid_valid(id)) {
-		response_error(req, 404, "Podcast not found");
-		return;
-	}
-	if ((conn = podcasts_db(req)) == NULL)
+	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
 		return;
 	found = podcast_store_delete(conn, id, req->user->id, &final, &cause);
 	db_release(conn);
-	if (found < 0) {
-		podcasts_db_failed(req, cause);
+	if (!podcasts_found(req, found, cause))
 		return;
-	}
-	if (found == 0) {
-		response_error(req, 404, "Podcast not found");
-		return;
-	}
 	/* The row goes first: audio left behind by a failed removal is only
 	 * disk space (logged), a row without its audio would be a broken podcast. */
 	if (final != NULL && st != NULL && (key = storage_key_from_url(st, final)) != NULL) {
