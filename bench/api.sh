@@ -100,23 +100,7 @@ DB_POOL_SIZE=$threads DB_MAX_OVERFLOW=2 \
 	--processes "$processes" --threads "$threads" 2>"$tmp/api.err" &
 echo $! > "$tmp/api.pid"
 keepalive=$((processes * threads / 2))
-sed -e "s#/run/podcast-pro/api.sock#$tmp/api.sock#" \
-    -e "s#listen 80;#listen 127.0.0.1:$port;#" -e '/listen \[::\]:80;/d' \
-    -e "s#/var/lib/podcast-pro/storage/#$storage/#" \
-    -e "s#keepalive [0-9]*;#keepalive $keepalive;#" \
-    "$root/etc/nginx/podcast-pro.conf" > "$tmp/site.conf"
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/body;
-	fastcgi_temp_path $tmp/fastcgi;
-	include $tmp/site.conf;
-}
-NGX
+"$root/script/nginx-conf" "$tmp" "$tmp/api.sock" "$port" "$storage" "$keepalive"
 for _ in $(seq 200); do [ -S "$tmp/api.sock" ] && break; sleep 0.05; done
 nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log" || die "nginx did not start"
 sleep 0.3
