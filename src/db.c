@@ -35,6 +35,9 @@ static const char *const db_default_params[][2] = {
 	{ "keepalives_idle", "30" },
 	{ "keepalives_interval", "10" },
 	{ "connect_timeout", "10" },
+	/* Timestamps come back in ISO 8601 and UTC, whatever the server's
+	 * defaults, so that pg-json.c reads them without converting. */
+	{ "options", "-c DateStyle=ISO -c TimeZone=UTC" },
 };
 
 char *
@@ -84,7 +87,15 @@ db_conninfo_with_defaults(const char *conninfo)
 				g_string_append_c(out, '&');
 		} else if (out->len > 0 && !g_ascii_isspace(out->str[out->len - 1]))
 			g_string_append_c(out, ' ');
-		g_string_append_printf(out, "%s=%s", key, val);
+		if (url) {
+			char *escaped = g_uri_escape_string(val, NULL, FALSE);
+
+			g_string_append_printf(out, "%s=%s", key, escaped);
+			g_free(escaped);
+		} else {
+			/* Ours have no quote or backslash to escape. */
+			g_string_append_printf(out, strchr(val, ' ') != NULL ? "%s='%s'" : "%s=%s", key, val);
+		}
 	}
 	PQconninfoFree(opts);
 	return g_string_free(out, FALSE);
@@ -433,6 +444,36 @@ db_result_breaks_connection(PGconn *pg, const PGresult *res)
 	return g_str_has_prefix(state, "08") || g_str_has_prefix(state, "57P");
 }
 
+static gboolean
+db_statement_stale(const PGresult *res)
+{
+	const char *state = db_sqlstate(res);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	return strcmp(state, "26000") == 0 ||
+	    (strcmp(state, "0A000") == 0 && msg != NULL && strstr(msg, "result type") != NULL);
+}
+
+/* DEALLOCATE NAME (an identifier: quoted by libpq). 0, or -1. */
+static int
+db_deallocate(PGconn *pg, const char *name)
+{
+	char *ident = PQescapeIdentifier(pg, name, strlen(name));
+	char *sql;
+	PGresult *res;
+	int rc;
+
+	if (ident == NULL)
+		return -1;
+	sql = g_strconcat("DEALLOCATE ", ident, NULL);
+	PQfreemem(ident);
+	res = PQexec(pg, sql);
+	g_free(sql);
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(res);
+	return rc;
+}
+
 static PGresult *
 db_exec_prepared(struct db_conn *conn, const char *name, const char *sql, int nparams,
     const char *const *params)
@@ -448,12 +489,18 @@ db_exec_prepared(struct db_conn *conn, const char *name, const char *sql, int np
 	}
 	res = PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0);
 	/* 26000: the statement is gone (DEALLOCATE ALL, a pooler between us and
-	 * the server). Forget it, and prepare again when no transaction was
-	 * aborted by the failure. */
-	if (!db_ok(res) && strcmp(db_sqlstate(res), "26000") == 0) {
+	 * the server). 0A000 "cached plan must not change result type": a
+	 * migration changed a table a "SELECT p.*" reads, while we ran. Either
+	 * way, prepare it again when no transaction was aborted by the
+	 * failure. */
+	if (!db_ok(res) && db_statement_stale(res)) {
+		gboolean exists = strcmp(db_sqlstate(res), "26000") != 0;
+
 		g_hash_table_remove(conn->prepared, name);
 		if (PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
 			PQclear(res);
+			if (exists && db_deallocate(conn->pg, name) != 0)
+				return PQmakeEmptyPGresult(conn->pg, PGRES_FATAL_ERROR);
 			res = PQprepare(conn->pg, name, sql, nparams, NULL);
 			if (!db_ok(res))
 				return res;

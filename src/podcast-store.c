@@ -3,18 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg-json.h"
 #include "podcast-store.h"
 
-/* PostgreSQL builds each podcast's JSON itself (to_jsonb of the row), so
- * columns a later migration adds (the pipeline's stage, progress, ...)
- * appear without a change here, and a page of podcasts is passed on as
- * text without being parsed and printed again. Our bookkeeping columns
- * are dropped; created_at is ISO 8601 in UTC whatever the server's
- * TimeZone; stream_url is null until the caller signs one. */
-#define PODCAST_JSON \
-	"(to_jsonb(p) - 'job_id' - 'enqueued_at' || jsonb_build_object('created_at', " \
-	"to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), " \
-	"'stream_url', NULL))::text AS podcast"
+/* A podcast is the row's every column (later migrations' columns appear
+ * without a change here) but our bookkeeping, written out as JSON by
+ * pg-json.c: see podcast-store.h. stream_url is null until the caller
+ * signs one. */
+#define PODCAST_COLUMNS "p.*"
+static const char *const podcast_hidden_columns[] = { "job_id", "enqueued_at", NULL };
+
+static void
+podcast_append_json(GString *out, const PGresult *res, int row)
+{
+	g_string_append_c(out, '{');
+	if (pg_json_append_members(out, res, row, podcast_hidden_columns) > 0)
+		g_string_append_c(out, ',');
+	g_string_append(out, "\"stream_url\":null}");
+}
 
 static char *
 podcast_error(const PGresult *res, const char *what)
@@ -30,12 +36,12 @@ podcast_error(const PGresult *res, const char *what)
 json_t *
 podcast_json_from_row(const PGresult *res, int row)
 {
-	int col = PQfnumber(res, "podcast");
+	GString *text = g_string_sized_new(1024);
 	json_t *obj;
 
-	if (col < 0 || PQgetisnull(res, row, col))
-		return NULL;
-	obj = json_loads(PQgetvalue(res, row, col), 0, NULL);
+	podcast_append_json(text, res, row);
+	obj = json_loadb(text->str, text->len, 0, NULL);
+	g_string_free(text, TRUE);
 	if (obj != NULL && !json_is_object(obj)) {
 		json_decref(obj);
 		obj = NULL;
@@ -147,7 +153,7 @@ podcast_store_create(struct db_conn *c, const char *id, const char *owner,
 {
 	const char *params[] = { id, owner, original_file_url, requirements };
 	PGresult *res = db_exec(c, "pp_podcast_create",
-	    "SELECT " PODCAST_JSON " FROM pp_podcast_create($1, $2, $3, $4) p", 4, params);
+	    "SELECT " PODCAST_COLUMNS " FROM pp_podcast_create($1, $2, $3, $4) p", 4, params);
 	enum podcast_create_result r = PODCAST_CREATE_ERROR;
 
 	*out = NULL;
@@ -190,7 +196,7 @@ podcast_store_get(struct db_conn *c, const char *id, const char *owner, json_t *
 {
 	const char *params[] = { id, owner };
 	PGresult *res = db_exec(c, "pp_podcast_get",
-	    "SELECT " PODCAST_JSON " FROM podcasts p WHERE p.id = $1 AND p.owner_id = $2", 2, params);
+	    "SELECT " PODCAST_COLUMNS " FROM podcasts p WHERE p.id = $1 AND p.owner_id = $2", 2, params);
 	int rc = -1;
 
 	*out = NULL;
@@ -224,11 +230,11 @@ podcast_store_list(struct db_conn *c, const char *owner, const char *before, int
 	 * plan that walks ix_podcasts_owner_id_id backwards and stops. */
 	if (before == NULL)
 		res = db_exec(c, "pp_podcast_list",
-		    "SELECT p.id, " PODCAST_JSON " FROM podcasts p WHERE p.owner_id = $1 "
+		    "SELECT " PODCAST_COLUMNS " FROM podcasts p WHERE p.owner_id = $1 "
 		    "ORDER BY p.id DESC LIMIT $2::int", 2, params);
 	else
 		res = db_exec(c, "pp_podcast_list_before",
-		    "SELECT p.id, " PODCAST_JSON " FROM podcasts p WHERE p.owner_id = $1 AND p.id < $3 "
+		    "SELECT " PODCAST_COLUMNS " FROM podcasts p WHERE p.owner_id = $1 AND p.id < $3 "
 		    "ORDER BY p.id DESC LIMIT $2::int", 3, params);
 	if (!db_ok(res)) {
 		*cause = podcast_error(res, "podcast list");
@@ -240,11 +246,11 @@ podcast_store_list(struct db_conn *c, const char *owner, const char *before, int
 	for (int i = 0; i < n; i++) {
 		if (i > 0)
 			g_string_append_c(out, ',');
-		g_string_append_len(out, PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
+		podcast_append_json(out, res, i);
 	}
 	g_string_append_c(out, ']');
 	if (n > 0)
-		g_strlcpy(last_id, PQgetvalue(res, n - 1, 0), ULID_LEN + 1);
+		g_strlcpy(last_id, PQgetvalue(res, n - 1, PQfnumber(res, "id")), ULID_LEN + 1);
 out:
 	PQclear(res);
 	return n;

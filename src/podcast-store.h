@@ -3,14 +3,13 @@
  *
  * Every query is parameterised and runs through db_exec(); the hot ones
  * are named prepared statements. A podcast comes back as the JSON object
- * the API answers with, built by PostgreSQL from the row: the Python
+ * the API answers with, made from the row by pg-json.c: the Python
  * service's fields (original_file_url, id, owner_id, status, created_at,
  * final_podcast_url, title, duration, requirements, stream_url (always
  * null here: the caller signs it)) and every further column of the table
  * (the pipeline's stage, progress, error, ...) except our bookkeeping
- * (job_id, enqueued_at). created_at is ISO 8601 in UTC with an offset;
- * other timestamps ISO 8601 with the server's offset. Keys come in
- * jsonb's order, not the Python service's (JSON objects are unordered).
+ * (job_id, enqueued_at), in the table's column order. Timestamps are
+ * ISO 8601 in UTC with an offset ("2025-01-01T00:00:00.000000+00:00").
  *
  * Ownership: json_t results are new references; *cause is the caller's to
  * g_free(); GPtrArray results own their strings. */

@@ -95,14 +95,15 @@ test_conninfo_url(void)
 	char *s = db_conninfo_with_defaults("postgresql://u:pw@db.example:5432/pp");
 
 	g_assert_cmpstr(s, ==, "postgresql://u:pw@db.example:5432/pp?keepalives=1&keepalives_idle=30"
-	    "&keepalives_interval=10&connect_timeout=10");
+	    "&keepalives_interval=10&connect_timeout=10&options=-c%20DateStyle%3DISO%20-c%20TimeZone%3DUTC");
 	check_option(s, "sslmode", NULL);
+	check_option(s, "options", "-c DateStyle=ISO -c TimeZone=UTC");
 	g_free(s);
 
 	/* The Python service's bug: a second '?' after an existing query. */
 	s = db_conninfo_with_defaults("postgresql://u@h/pp?sslmode=verify-full&application_name=x");
 	g_assert_cmpstr(s, ==, "postgresql://u@h/pp?sslmode=verify-full&application_name=x&keepalives=1"
-	    "&keepalives_idle=30&keepalives_interval=10&connect_timeout=10");
+	    "&keepalives_idle=30&keepalives_interval=10&connect_timeout=10&options=-c%20DateStyle%3DISO%20-c%20TimeZone%3DUTC");
 	g_assert_cmpint(strchr(s, '?') - s, ==, strrchr(s, '?') - s);
 	check_option(s, "sslmode", "verify-full");
 	check_option(s, "connect_timeout", "10");
@@ -111,7 +112,7 @@ test_conninfo_url(void)
 	/* What the URL sets itself stays as it is and is not repeated. */
 	s = db_conninfo_with_defaults("postgres://h/pp?connect_timeout=3&keepalives=0");
 	g_assert_cmpstr(s, ==, "postgres://h/pp?connect_timeout=3&keepalives=0&keepalives_idle=30"
-	    "&keepalives_interval=10");
+	    "&keepalives_interval=10&options=-c%20DateStyle%3DISO%20-c%20TimeZone%3DUTC");
 	check_option(s, "connect_timeout", "3");
 	check_option(s, "keepalives", "0");
 	g_free(s);
@@ -119,12 +120,17 @@ test_conninfo_url(void)
 	/* SQLAlchemy's driver suffix, as the Python service's .env may have it. */
 	s = db_conninfo_with_defaults("postgresql+psycopg2://u@h/pp?sslmode=require");
 	g_assert_cmpstr(s, ==, "postgresql://u@h/pp?sslmode=require&keepalives=1&keepalives_idle=30"
-	    "&keepalives_interval=10&connect_timeout=10");
+	    "&keepalives_interval=10&connect_timeout=10&options=-c%20DateStyle%3DISO%20-c%20TimeZone%3DUTC");
 	g_free(s);
 
 	s = db_conninfo_with_defaults("postgresql://h/pp?");
 	g_assert_cmpstr(s, ==, "postgresql://h/pp?keepalives=1&keepalives_idle=30&keepalives_interval=10"
-	    "&connect_timeout=10");
+	    "&connect_timeout=10&options=-c%20DateStyle%3DISO%20-c%20TimeZone%3DUTC");
+	g_free(s);
+
+	/* Options of the operator's own win: ours are not added. */
+	s = db_conninfo_with_defaults("postgresql://h/pp?options=-c%20statement_timeout%3D5s");
+	check_option(s, "options", "-c statement_timeout=5s");
 	g_free(s);
 }
 
@@ -134,19 +140,21 @@ test_conninfo_keywords(void)
 	char *s = db_conninfo_with_defaults("host=h dbname=pp sslmode=require");
 
 	g_assert_cmpstr(s, ==, "host=h dbname=pp sslmode=require keepalives=1 keepalives_idle=30 "
-	    "keepalives_interval=10 connect_timeout=10");
+	    "keepalives_interval=10 connect_timeout=10 options='-c DateStyle=ISO -c TimeZone=UTC'");
 	check_option(s, "sslmode", "require");
+	check_option(s, "options", "-c DateStyle=ISO -c TimeZone=UTC");
 	g_free(s);
 
 	s = db_conninfo_with_defaults("host=h keepalives_idle=60 connect_timeout = 2");
-	g_assert_cmpstr(s, ==, "host=h keepalives_idle=60 connect_timeout = 2 keepalives=1 keepalives_interval=10");
+	g_assert_cmpstr(s, ==, "host=h keepalives_idle=60 connect_timeout = 2 keepalives=1 keepalives_interval=10 options='-c DateStyle=ISO -c TimeZone=UTC'");
 	check_option(s, "keepalives_idle", "60");
 	check_option(s, "connect_timeout", "2");
 	check_option(s, "sslmode", NULL);
 	g_free(s);
 
 	s = db_conninfo_with_defaults("");
-	g_assert_cmpstr(s, ==, "keepalives=1 keepalives_idle=30 keepalives_interval=10 connect_timeout=10");
+	g_assert_cmpstr(s, ==, "keepalives=1 keepalives_idle=30 keepalives_interval=10 connect_timeout=10 "
+	    "options='-c DateStyle=ISO -c TimeZone=UTC'");
 	g_free(s);
 
 	/* Unparseable: handed on untouched, so connecting reports the error. */
@@ -574,6 +582,60 @@ test_prepared_reused(void)
 	db_pool_free(pool);
 }
 
+/* A migration adds a column to a table a prepared "SELECT t.*" reads, while
+ * the pool runs: the next execution prepares it again and sees the column,
+ * rather than failing with "cached plan must not change result type". The
+ * session's DateStyle and TimeZone are ours whatever the server's. */
+static void
+test_prepared_result_type_changed(void)
+{
+	struct db_pool *pool;
+	struct db_conn *conn;
+	PGconn *admin;
+	PGresult *res;
+	char *table, *sql, *v, *cause = NULL;
+
+	SKIP_WITHOUT_DB();
+	admin = test_admin();
+	table = g_strdup_printf("pp_test_star_%d", (int)getpid());
+	sql = g_strdup_printf("CREATE TABLE %s (a int); INSERT INTO %s VALUES (1)",
+	    table, table);
+	PQclear(PQexec(admin, sql));
+	g_free(sql);
+	pool = db_pool_new(test_url(), 1, 0, 5, 0, 3600, FALSE);
+	conn = db_acquire(pool, &cause);
+	g_assert_nonnull(conn);
+	sql = g_strdup_printf("SELECT t.* FROM %s t", table);
+	res = db_exec(conn, "test_star", sql, 0, NULL);
+	g_assert_true(db_ok(res));
+	g_assert_cmpint(PQnfields(res), ==, 1);
+	PQclear(res);
+
+	v = g_strdup_printf("ALTER TABLE %s ADD COLUMN b text DEFAULT 'x'", table);
+	res = PQexec(admin, v);
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+	PQclear(res);
+	g_free(v);
+	res = db_exec(conn, "test_star", sql, 0, NULL);
+	g_assert_true(db_ok(res));
+	g_assert_cmpint(PQnfields(res), ==, 2);
+	g_assert_cmpstr(PQgetvalue(res, 0, 1), ==, "x");
+	PQclear(res);
+	g_assert_false(conn->broken);
+
+	v = test_value(conn, "SELECT current_setting('TimeZone') || ' ' || current_setting('DateStyle')");
+	g_assert_cmpstr(v, ==, "UTC ISO, MDY");
+	g_free(v);
+	db_release(conn);
+	db_pool_free(pool);
+	v = g_strdup_printf("DROP TABLE %s", table);
+	PQclear(PQexec(admin, v));
+	g_free(v);
+	g_free(sql);
+	g_free(table);
+	PQfinish(admin);
+}
+
 struct hammer {
 	struct db_pool *pool;
 	gint in_use, max_in_use, failures;
@@ -675,6 +737,7 @@ main(int argc, char **argv)
 	g_test_add_func("/db/pool/fork", test_fork);
 	g_test_add_func("/db/pool/overflow", test_overflow_closed);
 	g_test_add_func("/db/pool/prepared", test_prepared_reused);
+	g_test_add_func("/db/pool/prepared-result-type", test_prepared_result_type_changed);
 	g_test_add_func("/db/pool/threads", test_threads);
 	return g_test_run();
 }
