@@ -395,6 +395,6 @@ const struct route podcast_routes[] = {
 	{ "POST", "/podcasts", podcasts_create, "create_podcast", ROUTE_AUTH },
 	{ "GET", "/podcasts", podcasts_list, "list_podcasts", ROUTE_AUTH },
 	{ "GET", "/podcasts/{id}", podcasts_get, "get_podcast", ROUTE_AUTH },
-	{ "DELETE", "/podcasts/{id}", podcasts_delete, NULL, ROUTE_AUTH },
+	{ "DELETE", "/podcasts/{id}", podcasts_delete, "delete_podcast", ROUTE_AUTH },
 	{ NULL, NULL, NULL, NULL, 0 }
 };

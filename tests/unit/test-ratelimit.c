@@ -53,7 +53,8 @@ test_defaults(void)
 		{ "login_oauth", 10 }, { "login_email", 5 }, { "signup_email", 3 },
 		{ "forgot_password", 3 }, { "reset_password", 5 }, { "verify_email", 5 },
 		{ "sign_url", 20 }, { "create_podcast", 10 }, { "get_podcast", 100 },
-		{ "list_podcasts", 50 }, { "get_credits", 100 }, { "health", 1000 },
+		{ "list_podcasts", 50 }, { "delete_podcast", 100 }, { "get_credits", 100 },
+		{ "health", 1000 },
 	};
 	struct ratelimit *rl = new_limiter(TRUE, "", "");
 
