@@ -1,6 +1,7 @@
 /* podcast.sweep: enqueues podcasts whose row was written but whose job
  * never was (Redis down during POST /podcasts/, or the responder died
- * between the two). Runs every SWEEPER_INTERVAL seconds.
+ * between the two), and removes temporary files that writers killed
+ * mid-write left in STORAGE_DIR. Runs every SWEEPER_INTERVAL seconds.
  *
  * Each row is claimed first (enqueued_at set only while still NULL), so
  * two sweeps at once cannot both enqueue it; a failed enqueue gives the
@@ -14,11 +15,18 @@
 #include "podcast-store.h"
 #include "queue.h"
 #include "redis.h"
+#include "storage.h"
 #include "task.h"
 #include "task-sweep.h"
 
 #define TASK_SWEEP_MIN_AGE 10
 #define TASK_SWEEP_BATCH 500
+/* A temporary is written in one go (a put, an upload nginx has buffered
+ * whole): one untouched for an hour has lost its writer. The walk's bounds
+ * keep a sweep cheap on a large STORAGE_DIR. */
+#define TASK_SWEEP_TEMP_AGE 3600
+#define TASK_SWEEP_TEMP_ENTRIES 200000
+#define TASK_SWEEP_TEMP_REMOVALS 1000
 
 /* 1 claimed, 0 someone else has it, -1 error. */
 static int
@@ -110,18 +118,50 @@ out:
 	return rc;
 }
 
+int
+task_sweep_temp(const struct config *cfg, int min_age_s, int *removed, char **cause)
+{
+	struct storage_sweep sw = { min_age_s, TASK_SWEEP_TEMP_ENTRIES, TASK_SWEEP_TEMP_REMOVALS, 0, FALSE };
+	struct storage *st;
+	int rc = -1;
+
+	*removed = 0;
+	if ((st = storage_new(cfg, cause)) == NULL)
+		goto out;
+	if (!storage_is_local(st)) {   /* S3 has no temporaries of ours */
+		rc = 0;
+		goto out;
+	}
+	rc = storage_local_sweep_temp(st, &sw, time(NULL), cause);
+	*removed = (int)sw.removed;
+	if (sw.removed > 0)
+		log_info("sweep: removed %u temporary file%s older than %d s from %s", sw.removed,
+		    sw.removed == 1 ? "" : "s", min_age_s, cfg->storage_dir);
+	if (sw.truncated)
+		log_warn("sweep: stopped after %u entries or %u removals in %s; the rest waits",
+		    sw.max_entries, sw.max_removals, cfg->storage_dir);
+out:
+	storage_free(st);
+	return rc;
+}
+
 enum task_result
 task_sweep_run(struct task_ctx *ctx)
 {
 	char *cause = NULL;
-	int n = 0;
+	int n = 0, removed = 0;
 
+	/* Independent of the database: done even when the rows' sweep fails. */
+	if (task_sweep_temp(ctx->cfg, TASK_SWEEP_TEMP_AGE, &removed, &cause) != 0) {
+		log_warn("sweep: temporary files: %s", cause);
+		g_clear_pointer(&cause, g_free);
+	}
 	if (task_sweep_once(ctx->cfg, ctx->db, TASK_SWEEP_MIN_AGE, &n, &cause) != 0) {
 		enum task_result r = task_error(ctx, TASK_RETRY, "sweep: %s", cause);
 
 		g_free(cause);
 		return r;
 	}
-	ctx->result = json_pack("{s:i}", "enqueued", n);
+	ctx->result = json_pack("{s:i, s:i}", "enqueued", n, "temp_removed", removed);
 	return TASK_OK;
 }

@@ -1,6 +1,7 @@
 /* Local storage: objects are files under STORAGE_DIR, written atomically. */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -304,4 +305,126 @@ storage_local_delete(struct storage *st, const char *key, char **cause)
 	}
 	g_free(path);
 	return rc;
+}
+
+/* Sweeping abandoned temporaries (storage_local_sweep_temp). A temporary is
+ * what storage_local_temp() creates: ".tmp-" and g_mkstemp's six letters or
+ * digits. Keys are a few segments deep; nothing of ours goes deeper than
+ * this, and the bound keeps the open directories few. */
+#define STORAGE_SWEEP_MAX_DEPTH 16
+
+struct storage_sweep_walk {
+	struct storage_sweep *sw;
+	time_t cutoff;             /* mtime at or before this: abandoned */
+	guint entries;             /* examined so far */
+	char *cause;               /* the first failure, or NULL */
+};
+
+static gboolean
+storage_local_temp_name(const char *name)
+{
+	if (strncmp(name, ".tmp-", 5) != 0)
+		return FALSE;
+	for (int i = 5; i < 11; i++) {
+		if (!g_ascii_isalnum(name[i]))
+			return FALSE;
+	}
+	return name[11] == '\0';
+}
+
+static void
+storage_local_sweep_failed(struct storage_sweep_walk *w, const char *rel, const char *name, int err)
+{
+	if (w->cause == NULL)
+		w->cause = g_strdup_printf("%s/%s: %s", rel, name, g_strerror(err));
+}
+
+/* Walks the directory open at DIRFD (closed here), REL below STORAGE_DIR.
+ * Nothing is opened or removed through a symbolic link: directories are
+ * entered with O_NOFOLLOW, files are judged by fstatat(AT_SYMLINK_NOFOLLOW)
+ * and unlinkat() removes a name, never what a link points to. FALSE when a
+ * bound stopped the walk. */
+static gboolean
+storage_local_sweep_dir(struct storage_sweep_walk *w, int dirfd, const char *rel, int depth)
+{
+	struct storage_sweep *sw = w->sw;
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	gboolean more = TRUE;
+
+	if (d == NULL) {
+		storage_local_sweep_failed(w, rel, "", errno);
+		close(dirfd);
+		return TRUE;
+	}
+	while (more && (de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		gboolean temp = storage_local_temp_name(name);
+		struct stat sb;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (w->entries >= sw->max_entries) {
+			more = FALSE;
+			break;
+		}
+		w->entries++;
+		if (!temp && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;      /* an object, a link, ...: nothing to do, no stat */
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT)
+				storage_local_sweep_failed(w, rel, name, errno);
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode) && depth < STORAGE_SWEEP_MAX_DEPTH) {
+			int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *sub_rel;
+
+			if (sub < 0) {
+				/* ELOOP / ENOTDIR: replaced by a link since the stat. */
+				if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
+					storage_local_sweep_failed(w, rel, name, errno);
+				continue;
+			}
+			sub_rel = g_build_filename(rel, name, NULL);
+			more = storage_local_sweep_dir(w, sub, sub_rel, depth + 1);
+			g_free(sub_rel);
+			continue;
+		}
+		if (!temp || !S_ISREG(sb.st_mode) || sb.st_mtime > w->cutoff)
+			continue;
+		if (sw->removed >= sw->max_removals) {
+			more = FALSE;
+			break;
+		}
+		if (unlinkat(dirfd, name, 0) == 0)
+			sw->removed++;
+		else if (errno != ENOENT)
+			storage_local_sweep_failed(w, rel, name, errno);
+	}
+	closedir(d);
+	return more;
+}
+
+int
+storage_local_sweep_temp(const struct storage *st, struct storage_sweep *sw, time_t now,
+    char **cause)
+{
+	struct storage_sweep_walk w = { sw, now - sw->min_age_s, 0, NULL };
+	int fd;
+
+	sw->removed = 0;
+	sw->truncated = FALSE;
+	if (!st->local)
+		return 0;
+	if ((fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		*cause = g_strdup_printf("%s: %s", st->dir, g_strerror(errno));
+		return -1;
+	}
+	sw->truncated = !storage_local_sweep_dir(&w, fd, st->dir, 0);
+	if (w.cause != NULL) {
+		*cause = w.cause;
+		return -1;
+	}
+	return 0;
 }

@@ -117,4 +117,23 @@ int storage_local_temp(const struct storage *st, const char *key, char **tmp_pat
 enum storage_result storage_local_commit(const struct storage *st, const char *tmp_path,
     const char *key, char **cause);
 
+/* What storage_local_sweep_temp() may do, and what it did. */
+struct storage_sweep {
+	int min_age_s;          /* remove temporaries last modified this long ago or more */
+	guint max_entries;      /* directory entries examined at most */
+	guint max_removals;     /* files removed at most */
+	guint removed;          /* set: files removed */
+	gboolean truncated;     /* set: a bound stopped the walk; the rest waits for the next */
+};
+/* Removes temporaries abandoned by a writer that died before its commit
+ * (a responder killed mid-upload): regular files named like those of
+ * storage_local_temp() anywhere under STORAGE_DIR, last modified at least
+ * SW->min_age_s before NOW. Never follows a symbolic link below STORAGE_DIR,
+ * never removes anything else (objects, directories, links). With S3:
+ * nothing, 0. 0, or -1 and *cause (the first failure: an unreadable
+ * directory, a failed unlink) after sweeping what it could; SW->removed
+ * is right in both cases. */
+int storage_local_sweep_temp(const struct storage *st, struct storage_sweep *sw, time_t now,
+    char **cause);
+
 #endif

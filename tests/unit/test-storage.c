@@ -2,10 +2,12 @@
  * stream URL signatures, upload forms; S3 URL mapping (no network). */
 #include "autoconfig.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -195,6 +197,135 @@ test_failed_upload_keeps_old(struct fixture *f, gconstpointer data)
 	}
 	g_free(path);
 	g_free(tmp);
+}
+
+/* Writes a small file at DIR/NAME, last modified AGE seconds ago; its path. */
+static char *
+old_file(const char *dir, const char *name, int age)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	struct timespec times[2];
+
+	g_assert_true(g_file_set_contents(path, "x", 1, NULL));
+	clock_gettime(CLOCK_REALTIME, &times[0]);
+	times[0].tv_sec -= age;
+	times[1] = times[0];
+	g_assert_cmpint(utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), ==, 0);
+	return path;
+}
+
+/* Abandoned temporaries go; objects, fresh temporaries, look-alikes,
+ * directories and links stay, and nothing outside STORAGE_DIR is reached
+ * through a link. */
+static void
+test_sweep_temp(struct fixture *f, gconstpointer data)
+{
+	struct storage_sweep sw = { 3600, 100000, 1000, 0, FALSE };
+	char *user = g_build_filename(f->dir, "podcasts", "u1", NULL);
+	char *outside = g_dir_make_tmp("pp-storage-outside-XXXXXX", NULL);
+	char *stale[3], *kept[6], *out_tmp, *link_file, *link_dir, *cause = NULL, *tmp = NULL;
+	const char *key = "podcasts/u1/20261128_134000_doc.pdf";
+	int fd;
+
+	g_assert_cmpint(g_mkdir_with_parents(user, 0755), ==, 0);
+	g_assert_cmpint(storage_put(f->st, key, "doc", 3, NULL, &cause), ==, STORAGE_OK);
+	stale[0] = old_file(user, ".tmp-Ab3xZ9", 7200);
+	stale[1] = old_file(f->dir, ".tmp-000000", 3700);
+	{
+		char *deep = g_build_filename(f->dir, "cache", "voice", NULL);
+
+		g_assert_cmpint(g_mkdir_with_parents(deep, 0755), ==, 0);
+		stale[2] = old_file(deep, ".tmp-qwerty", 86400);
+		g_free(deep);
+	}
+	/* A fresh temporary (an upload in progress) and look-alikes stay. */
+	fd = storage_local_temp(f->st, "podcasts/u1/new.pdf", &tmp, &cause);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	kept[0] = g_strdup(tmp);
+	kept[1] = old_file(user, ".tmp-Ab3xZ", 7200);
+	kept[2] = old_file(user, ".tmp-Ab3xZ9x", 7200);
+	kept[3] = old_file(user, "x.tmp-Ab3xZ9", 7200);
+	kept[4] = old_file(user, ".tmp-Ab3-Z9", 7200);
+	/* A directory with a temporary's name is not a file. */
+	kept[5] = g_build_filename(user, ".tmp-dir123", NULL);
+	g_assert_cmpint(g_mkdir(kept[5], 0755), ==, 0);
+	/* Links: a link named like a temporary to an old file outside, and a
+	 * link to a directory outside holding an old temporary. */
+	out_tmp = old_file(outside, ".tmp-OUTSID", 7200);
+	link_file = g_build_filename(user, ".tmp-link01", NULL);
+	g_assert_cmpint(symlink(out_tmp, link_file), ==, 0);
+	link_dir = g_build_filename(f->dir, "elsewhere", NULL);
+	g_assert_cmpint(symlink(outside, link_dir), ==, 0);
+
+	g_assert_cmpint(storage_local_sweep_temp(f->st, &sw, time(NULL), &cause), ==, 0);
+	g_assert_null(cause);
+	g_assert_cmpuint(sw.removed, ==, 3);
+	g_assert_false(sw.truncated);
+	for (int i = 0; i < 3; i++)
+		g_assert_false(g_file_test(stale[i], G_FILE_TEST_EXISTS));
+	for (int i = 0; i < 6; i++)
+		g_assert_true(g_file_test(kept[i], G_FILE_TEST_EXISTS));
+	g_assert_cmpint(storage_exists(f->st, key, NULL, &cause), ==, STORAGE_OK);
+	g_assert_true(g_file_test(out_tmp, G_FILE_TEST_IS_REGULAR));
+	g_assert_true(g_file_test(link_file, G_FILE_TEST_IS_SYMLINK));
+	g_assert_true(g_file_test(link_dir, G_FILE_TEST_IS_SYMLINK));
+
+	/* Bounds: one removal allowed of two, then the rest on the next call. */
+	g_free(stale[0]);
+	g_free(stale[1]);
+	stale[0] = old_file(user, ".tmp-second", 7200);
+	stale[1] = old_file(f->dir, ".tmp-thirdd", 7200);
+	sw.max_removals = 1;
+	g_assert_cmpint(storage_local_sweep_temp(f->st, &sw, time(NULL), &cause), ==, 0);
+	g_assert_cmpuint(sw.removed, ==, 1);
+	g_assert_true(sw.truncated);
+	g_assert_cmpint(storage_local_sweep_temp(f->st, &sw, time(NULL), &cause), ==, 0);
+	g_assert_cmpuint(sw.removed, ==, 1);
+	g_assert_false(g_file_test(stale[0], G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(stale[1], G_FILE_TEST_EXISTS));
+	/* Too few entries allowed to reach anything: stopped, nothing removed. */
+	g_free(stale[0]);
+	stale[0] = old_file(user, ".tmp-fourth", 7200);
+	sw.max_removals = 1000;
+	sw.max_entries = 1;
+	g_assert_cmpint(storage_local_sweep_temp(f->st, &sw, time(NULL), &cause), ==, 0);
+	g_assert_true(sw.truncated);
+	g_assert_cmpuint(sw.removed, ==, 0);
+	g_assert_true(g_file_test(stale[0], G_FILE_TEST_EXISTS));
+
+	/* The links go before the teardown, which would follow them. */
+	g_unlink(link_file);
+	g_unlink(link_dir);
+	g_unlink(out_tmp);
+	g_rmdir(outside);
+	for (int i = 0; i < 3; i++)
+		g_free(stale[i]);
+	for (int i = 0; i < 6; i++)
+		g_free(kept[i]);
+	g_free(tmp);
+	g_free(out_tmp);
+	g_free(link_file);
+	g_free(link_dir);
+	g_free(outside);
+	g_free(user);
+}
+
+/* S3 has no temporaries of ours: nothing to do. */
+static void
+test_sweep_temp_s3(void)
+{
+	struct config *cfg = test_config("/nonexistent", TRUE);
+	struct storage_sweep sw = { 3600, 10, 10, 7, TRUE };
+	char *cause = NULL;
+	struct storage *st = storage_new(cfg, &cause);
+
+	g_assert_nonnull(st);
+	g_assert_cmpint(storage_local_sweep_temp(st, &sw, time(NULL), &cause), ==, 0);
+	g_assert_cmpuint(sw.removed, ==, 0);
+	g_assert_false(sw.truncated);
+	storage_free(st);
+	config_free(cfg);
 }
 
 static void
@@ -540,11 +671,13 @@ main(int argc, char **argv)
 	ADD("/storage/local/put-get-delete", test_put_get_delete);
 	ADD("/storage/local/put-file", test_put_file);
 	ADD("/storage/local/failed-upload-keeps-old", test_failed_upload_keeps_old);
+	ADD("/storage/local/sweep-temp", test_sweep_temp);
 	ADD("/storage/local/key-validation", test_key_validation);
 	ADD("/storage/local/urls", test_local_urls);
 	ADD("/storage/local/stream-url", test_stream_url);
 	ADD("/storage/local/presign-post", test_presign_post_local);
 	g_test_add_func("/storage/s3/urls", test_s3_urls);
+	g_test_add_func("/storage/s3/sweep-temp", test_sweep_temp_s3);
 	g_test_add_func("/storage/s3/stub", test_s3_stub);
 	return g_test_run();
 }
