@@ -3,12 +3,18 @@
  * The signature and expiry are checked here; the bytes are sent by the web
  * server (X-Accel-Redirect to nginx's internal /_protected_audio/ location,
  * or X-Sendfile to lighttpd), so Range requests, HEAD and slow clients never
- * occupy an acceptor. SENDFILE_MODE=off sends the file from here (small
- * deployments without either server; no Range support). */
+ * occupy an acceptor. SENDFILE_MODE=off sends the bytes from here (small
+ * deployments without either server), with single byte ranges (RFC 9110
+ * 14): what is sent is read into the response, so a full answer is bounded
+ * by STREAM_INLINE_MAX and the acceptor is busy until the client has it. */
 #include "autoconfig.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -32,6 +38,152 @@ stream_content_type(const char *key)
 	return "application/octet-stream";
 }
 
+/* Digits at *P as a number (saturating), *P moved past them; FALSE when
+ * there are none. */
+static gboolean
+stream_range_number(const char **p, gint64 *value)
+{
+	gint64 v = 0;
+
+	if (!g_ascii_isdigit(**p))
+		return FALSE;
+	for (; g_ascii_isdigit(**p); (*p)++)
+		v = v > (G_MAXINT64 - 9) / 10 ? G_MAXINT64 : v * 10 + (**p - '0');
+	*value = v;
+	return TRUE;
+}
+
+static const char *
+stream_range_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* The Range header RANGE against a file of SIZE bytes: 1 and the bytes
+ * [*first, *last]; 0 to send it all (no header, a malformed one, another
+ * unit, several ranges: a server may ignore those, RFC 9110 14.2); -1 when
+ * the range is unsatisfiable (starts at or past the end, or an empty
+ * suffix). */
+static int
+stream_range(const char *range, gint64 size, gint64 *first, gint64 *last)
+{
+	const char *p;
+	gint64 a, b = G_MAXINT64;
+
+	if (range == NULL)
+		return 0;
+	p = stream_range_space(range);
+	if (g_ascii_strncasecmp(p, "bytes", 5) != 0)
+		return 0;
+	p = stream_range_space(p + 5);
+	if (*p++ != '=')
+		return 0;
+	p = stream_range_space(p);
+	if (*p == '-') {
+		p++;
+		if (!stream_range_number(&p, &b) || *stream_range_space(p) != '\0')
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (!stream_range_number(&p, &a) || *p++ != '-')
+		return 0;
+	if (g_ascii_isdigit(*p) && !stream_range_number(&p, &b))
+		return 0;
+	if (*stream_range_space(p) != '\0' || b < a)
+		return 0;
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = MIN(b, size - 1);
+	return 1;
+}
+
+/* SENDFILE_MODE=off: KEY's bytes (or the requested range of them) into the
+ * response. The file is opened without following a link, as storage_get. */
+static void
+stream_inline(struct request *req, const char *key)
+{
+	char *path = storage_local_path(req->app->storage, key);
+	const char *range = request_header(req, "Range");
+	gint64 first = 0, last = -1, len;
+	GString *body = NULL;
+	struct stat sb;
+	int fd, ranged;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		/* Gone since storage_exists(), or a link put in its place. */
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+			response_error(req, 404, "Not Found");
+		} else {
+			log_error("%s stream %s: %s", req->request_id, key, g_strerror(errno));
+			response_error(req, 503, "Storage unavailable, please try again later");
+		}
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		response_error(req, 404, "Not Found");
+		goto out;
+	}
+	/* If-Range names a validator; we hand out none, so it cannot match. */
+	ranged = request_header(req, "If-Range") != NULL ? 0 :
+	    stream_range(range, (gint64)sb.st_size, &first, &last);
+	if (ranged < 0) {
+		response_header(req, "Content-Range", "bytes */%lld", (long long)sb.st_size);
+		response_error(req, 416, "Range Not Satisfiable");
+		goto out;
+	}
+	if (ranged == 0)
+		last = (gint64)sb.st_size - 1;
+	len = last - first + 1;
+	if (len > STREAM_INLINE_MAX) {
+		log_error("%s stream %s: %lld bytes, more than SENDFILE_MODE=off sends (%d); "
+		    "put nginx or lighttpd in front", req->request_id, key, (long long)len, STREAM_INLINE_MAX);
+		response_error(req, 503, "Storage unavailable, please try again later");
+		goto out;
+	}
+	/* Read whole before answering, so that a failed read is still a 503.
+	 * The body is read for HEAD too: its length is the Content-Length, and
+	 * the web server drops a HEAD response's body. */
+	body = g_string_sized_new((gsize)len + 1);
+	g_string_set_size(body, (gsize)len);
+	for (gint64 got = 0; got < len;) {
+		ssize_t n = pread(fd, body->str + got, (size_t)(len - got), (off_t)(first + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("%s stream %s: %s", req->request_id, key, n < 0 ? g_strerror(errno) :
+			    "the file shrank while being read");
+			response_error(req, 503, "Storage unavailable, please try again later");
+			goto out;
+		}
+		got += n;
+	}
+	response_header(req, "Content-Type", "%s", stream_content_type(key));
+	response_header(req, "Cache-Control", "private, max-age=%d", req->app->cfg->stream_url_ttl);
+	response_header(req, "Accept-Ranges", "bytes");
+	if (ranged > 0)
+		response_header(req, "Content-Range", "bytes %lld-%lld/%lld", (long long)first,
+		    (long long)last, (long long)sb.st_size);
+	response_empty(req, ranged > 0 ? 206 : 200);
+	/* The body becomes the response's (request.c frees a large one after
+	 * the request), sparing a copy of up to STREAM_INLINE_MAX bytes. */
+	g_string_free(req->out, TRUE);
+	req->out = g_steal_pointer(&body);
+out:
+	if (body != NULL)
+		g_string_free(body, TRUE);
+	if (fd >= 0)
+		close(fd);
+	g_free(path);
+}
+
 static void
 stream_get(struct request *req)
 {
@@ -39,7 +191,6 @@ stream_get(struct request *req)
 	const char *mode = req->app->cfg->sendfile_mode;
 	const char *key = req->path + strlen(STREAM_PREFIX);
 	char *cause = NULL, *enc = NULL, *path = NULL;
-	GBytes *data = NULL;
 	gint64 size = 0;
 
 	if (st == NULL || !storage_is_local(st)) {
@@ -62,29 +213,22 @@ stream_get(struct request *req)
 		response_error(req, 503, "Storage unavailable, please try again later");
 		goto out;
 	}
+	if (g_strcmp0(mode, "off") == 0) {
+		stream_inline(req, key);   /* its own headers: a 416 is no audio/mpeg */
+		goto out;
+	}
 	response_header(req, "Content-Type", "%s", stream_content_type(key));
 	response_header(req, "Cache-Control", "private, max-age=%d", req->app->cfg->stream_url_ttl);
 	if (g_strcmp0(mode, "lighttpd") == 0) {
 		path = storage_local_path(st, key);
 		response_header(req, "X-Sendfile", "%s", path);
 		response_empty(req, 200);
-	} else if (g_strcmp0(mode, "off") == 0) {
-		if (storage_get(st, key, STREAM_INLINE_MAX, &data, &cause) != STORAGE_OK) {
-			log_error("%s stream %s: %s", req->request_id, key, cause != NULL ? cause : "gone");
-			response_error(req, 503, "Storage unavailable, please try again later");
-			goto out;
-		}
-		response_empty(req, 200);
-		if (strcmp(req->method, "HEAD") != 0)
-			g_string_append_len(req->out, g_bytes_get_data(data, NULL), (gssize)g_bytes_get_size(data));
 	} else {
 		enc = sigv4_uri_encode(key, TRUE);
 		response_header(req, "X-Accel-Redirect", STREAM_ACCEL_LOCATION "%s", enc);
 		response_empty(req, 200);
 	}
 out:
-	if (data != NULL)
-		g_bytes_unref(data);
 	g_free(path);
 	g_free(enc);
 	g_free(cause);

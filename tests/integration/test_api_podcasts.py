@@ -1,6 +1,7 @@
 """The /podcasts/ routes through nginx (issue 4): create (checks in the
 issue's order, the job on Redis, the quota), list (keyset paging, Link),
-get, delete, ownership, and the sweeper after Redis was down.
+get, delete, ownership, the sweeper after Redis was down, and its removal of
+temporary files abandoned in STORAGE_DIR.
 """
 import http.server
 import json
@@ -15,6 +16,7 @@ import pytest
 
 import pp
 from test_api_auth import ApiStack, Keys, claims, detail, hs256
+from test_api_uploads import post_form
 
 pytestmark = pytest.mark.skipif(not os.path.exists(pp.binary("podcastpro-fcgi")),
                                 reason="podcastpro-fcgi is not built in PP_BUILDDIR")
@@ -242,6 +244,61 @@ def test_sweeper_enqueues_after_redis_was_down(stack):
     assert sorted(j["args"]["podcast_id"] for j in got) == sorted(made)
     for j in got:
         assert stack.db.sql("SELECT job_id FROM podcasts WHERE id = :'p0'", j["args"]["podcast_id"]) == j["id"]
+
+
+def test_sweeper_removes_abandoned_temporaries(stack):
+    """A responder killed mid-upload leaves STORAGE_DIR/.../.tmp-XXXXXX
+    behind. The sweep removes those untouched for an hour and keeps fresh
+    ones (an upload in progress), look-alikes, real uploads however old, and
+    what a link named like a temporary points to."""
+    u = User(stack)
+    st, _, form = stack.call("POST", "/uploads/sign-url/", u.token, body={"filename": "kept.pdf"})
+    assert st == 200, form
+    data = b"%PDF-1.4 uploaded\n" + os.urandom(1000)
+    assert post_form(form["url"], form["fields"], data)[0] == 204
+    uploaded = os.path.join(stack.storage, form["fields"]["key"])
+    udir = os.path.dirname(uploaded)
+    old = time.time() - 2 * 3600
+
+    def make(path, mtime=None):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(b"part of an upload")
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+        return path
+
+    stale = [make(os.path.join(udir, ".tmp-Ab12Cd"), old),
+             make(os.path.join(stack.storage, "podcasts", ".tmp-zz99YY"), old)]
+    fresh = make(os.path.join(udir, ".tmp-Fresh1"))
+    lookalike = make(os.path.join(udir, ".tmp-Ab12Cd.pdf"), old)
+    os.utime(uploaded, (old, old))
+    outside = make(os.path.join(stack.tmp, "outside", ".tmp-Outsid"), old)
+    link = os.path.join(udir, ".tmp-Link01")
+    os.symlink(outside, link)
+
+    env = dict(os.environ, **stack.env, WORKER_QUEUES="default", SWEEPER_INTERVAL="1",
+               WORKER_CONCURRENCY="1")
+    worker = pp.Proc([pp.binary("podcastpro-worker"), "--hostname", "sweep-temp-test"], env=env,
+                     log=os.path.join(stack.tmp, "worker-temp.log"))
+    try:
+        try:
+            pp.wait_for(lambda: not any(os.path.lexists(p) for p in stale), 30, interval=0.2,
+                        what="the sweeper to remove the stale temporaries")
+        except TimeoutError:
+            raise AssertionError(worker.log_text()[-3000:])
+        time.sleep(1.5)  # another sweep removes nothing more
+    finally:
+        worker.stop()
+    for path in (fresh, lookalike, outside):
+        assert os.path.isfile(path), path
+    assert os.path.islink(link)
+    with open(uploaded, "rb") as f:
+        assert f.read() == data
+    log = worker.log_text()
+    assert re.search(r"sweep: removed 2 temporary files older than 3600 s from ", log), log[-3000:]
+    assert "sweep: removed 1 temporary file " not in log
+    os.unlink(link)
 
 
 class _ElevenLabs(http.server.BaseHTTPRequestHandler):

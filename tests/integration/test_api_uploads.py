@@ -1,8 +1,9 @@
 """Uploads and streams through nginx (and lighttpd): POST /uploads/sign-url/,
 the local storage's POST /uploads/local (policy, signature, expiry, every
 condition, atomic writes), signed /media/ stream URLs handed to the web
-server (Range through nginx and lighttpd), and the same presigned POST
-against an S3 stub that verifies SigV4 POST policies itself."""
+server (Range through nginx and lighttpd) or, with SENDFILE_MODE=off, sent by
+the responder itself (Range, HEAD, the signature), and the same presigned
+POST against an S3 stub that verifies SigV4 POST policies itself."""
 import base64
 import datetime
 import hashlib
@@ -355,6 +356,120 @@ def test_stream_url_through_lighttpd(services, tmp_path_factory):
         assert http(s.stream_url(odd))[::2] == (200, b"odd audio")
     finally:
         s.stop()
+
+
+def psql(url, sql, *params):
+    """Runs SQL; :'p0', :'p1' ... are PARAMS, quoted by psql."""
+    args = ["psql", url, "-X", "-qAt", "-v", "ON_ERROR_STOP=1"]
+    for i, v in enumerate(params):
+        args += ["-v", f"p{i}={v}"]
+    out = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def stack_off(services, tmp_path_factory):
+    """SENDFILE_MODE=off: the responder sends the audio itself (nginx only relays)."""
+    s = Stack(tmp_path_factory.mktemp("api-uploads-off"), services, "pp_api_uploads_off",
+              env={"SENDFILE_MODE": "off"})
+    yield s
+    s.stop()
+
+
+def complete_podcast(s, audio):
+    """A podcast of a new user, complete with AUDIO in storage: (its stream_url, token)."""
+    sub = str(uuid.uuid4())
+    auth = {"Authorization": "Bearer " + token(sub)}
+    doc_key = f"podcasts/{sub}/20261128_120000_doc.pdf"
+    s.put(doc_key, b"%PDF-1.4 doc\n")
+    status, _, created = http_json(s.url + "/podcasts/", method="POST", headers=auth,
+                                   body={"original_file_url": f"{s.url}/uploads/local/{doc_key}"})
+    assert status == 202, created
+    pid = created["id"]
+    key = f"podcasts/podcast_{pid}.mp3"
+    s.put(key, audio)
+    psql(s.env["DATABASE_URL"], "UPDATE podcasts SET status = 'complete', final_podcast_url = :'p1' "
+         "WHERE id = :'p0'", pid, f"{s.url}/uploads/local/{key}")
+    status, _, got = http_json(f"{s.url}/podcasts/{pid}", headers=auth)
+    assert status == 200 and got["status"] == "complete", got
+    assert got["stream_url"].startswith(f"{s.url}/media/{key}?"), got["stream_url"]
+    return got["stream_url"], key
+
+
+def test_stream_sendfile_off_sends_the_audio(stack_off):
+    audio = os.urandom(300000)
+    url, key = complete_podcast(stack_off, audio)
+    n = len(audio)
+
+    status, headers, body = http(url)
+    assert status == 200 and body == audio
+    assert headers["content-type"] == "audio/mpeg"
+    assert int(headers["content-length"]) == n
+    assert headers["accept-ranges"] == "bytes"
+    assert "x-accel-redirect" not in headers and "x-sendfile" not in headers
+
+    # HEAD: the length of what GET would send, no body.
+    status, headers, body = http(url, method="HEAD")
+    assert status == 200 and int(headers["content-length"]) == n and body == b""
+
+
+@pytest.mark.parametrize("spec,first,last", [
+    ("bytes=100-199", 100, 199),
+    ("bytes=0-0", 0, 0),
+    ("bytes=299990-", 299990, 299999),
+    ("bytes=-10", 299990, 299999),
+    ("bytes=299000-999999", 299000, 299999),   # the end is clipped to the size
+    ("bytes=-400000", 0, 299999),              # a suffix longer than the file is all of it
+    ("BYTES = 5-9", 5, 9),                     # the unit is case-insensitive, spaces are allowed
+])
+def test_stream_sendfile_off_range(stack_off, spec, first, last):
+    audio = os.urandom(300000)
+    url, _ = complete_podcast(stack_off, audio)
+    status, headers, body = http(url, headers={"Range": spec})
+    assert status == 206, (status, body[:200])
+    assert body == audio[first:last + 1]
+    assert headers["content-range"] == f"bytes {first}-{last}/{len(audio)}"
+    assert int(headers["content-length"]) == last - first + 1
+    assert headers["content-type"] == "audio/mpeg"
+    status, headers, body = http(url, method="HEAD", headers={"Range": spec})
+    assert status == 206 and int(headers["content-length"]) == last - first + 1 and body == b""
+
+
+def test_stream_sendfile_off_unsatisfiable_and_ignored_ranges(stack_off):
+    audio = os.urandom(5000)
+    url, _ = complete_podcast(stack_off, audio)
+    for spec in ("bytes=5000-", "bytes=9000-9100", "bytes=-0"):
+        status, headers, body = http(url, headers={"Range": spec})
+        assert status == 416, (spec, status)
+        assert headers["content-range"] == "bytes */5000", spec
+        assert audio not in body
+    # Ranges a server may ignore (RFC 9110 14.2): the whole file, 200.
+    for spec in ("bytes=10-5", "bytes=0-1,5-6", "items=0-1", "bytes=abc", "bytes=1-2x", "bytes="):
+        status, headers, body = http(url, headers={"Range": spec})
+        assert (status, body) == (200, audio), spec
+    # If-Range without a validator of ours to compare: the whole file.
+    status, _, body = http(url, headers={"Range": "bytes=0-9", "If-Range": '"x"'})
+    assert (status, body) == (200, audio)
+
+
+def test_stream_sendfile_off_checks_the_signature(stack_off):
+    audio = os.urandom(4000)
+    url, key = complete_podcast(stack_off, audio)
+    denied = (403, {"detail": "Invalid or expired stream URL"})
+    for bad in (url.replace("sig=", "sig=0"), url.split("?")[0],
+                stack_off.stream_url(key, expires=int(time.time()) - 1),
+                url.replace("expires=", "expires=1")):
+        assert http_json(bad)[::2] == denied, bad
+        # Neither a range nor HEAD gets past it.
+        status, _, body = http(bad, headers={"Range": "bytes=0-9"})
+        assert status == 403 and audio[:10] not in body
+        assert http(bad, method="HEAD")[0] == 403
+    # A valid signature for one key does not open another.
+    other_key = "podcasts/podcast_01JOTHER000000000000000000.mp3"
+    stack_off.put(other_key, b"other audio")
+    other = url.replace(urllib.parse.quote(key), urllib.parse.quote(other_key))
+    assert other != url and http_json(other)[::2] == denied
+    assert http_json(stack_off.stream_url("podcasts/podcast_missing.mp3"))[0] == 404
 
 
 def test_presigned_post_against_s3_stub(services, tmp_path_factory):
