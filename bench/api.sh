@@ -154,20 +154,10 @@ measure() { # name url [wrk args]
 	shift 2
 	wrk -t"$T" -c"$C" -d1s "$@" "$url" > /dev/null 2>&1   # warm-up, not recorded
 	wrk -t"$T" -c"$C" -d"${D}s" --latency --timeout 10s "$@" "$url" > "$tmp/wrk.out" 2>&1
-	awk -v name="$name" '
-		function ms(v) {
-			if (v ~ /us$/) return v / 1000
-			if (v ~ /ms$/) return v + 0
-			if (v ~ /s$/) return v * 1000
-			return v + 0
-		}
-		/Requests\/sec/ { rps = $2 }
-		/^ +99%/ { p99 = ms($2) }
-		/requests in/ { n = $1 }
-		/Non-2xx/ { bad = $NF }
-		/Socket errors/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
-		END { printf "%s|%.0f|%.2f|%d|%d|%d\n", name, rps, p99, n, bad + 0, sock + 0 }
-	' "$tmp/wrk.out" >> "$tmp/results"
+	awk -f "$root/bench/wrk-parse.awk" "$tmp/wrk.out" | {
+		read -r rps _ p99_ms requests non2xx sockerr
+		printf '%s|%.0f|%.2f|%d|%d|%d\n' "$name" "$rps" "$p99_ms" "$requests" "$non2xx" "$sockerr"
+	} >> "$tmp/results"
 	log "$(tail -1 "$tmp/results")"
 }
 log "measuring: wrk -t$T -c$C -d${D}s"

@@ -74,9 +74,8 @@ for p in $p_off $p_on $p_ref; do curl -fsS -o /dev/null "http://127.0.0.1:$p/hea
 
 # Prints "rps p99 non2xx requests" for one run.
 run() {
-	wrk -t2 -c"$C" -d"${D}s" --latency "$1" | awk '
-	/ 99%/ {p99=$2} /Non-2xx/ {n=$NF} /Requests\/sec/ {rps=$2} / requests in / {total=$1}
-	END {printf "%.0f %s %d %d\n", rps, p99, n, total}'
+	wrk -t2 -c"$C" -d"${D}s" --latency "$1" | awk -f "$here/wrk-parse.awk" |
+		awk '{printf "%.0f %s %d %d\n", $1, $2, $5, $4}'
 }
 # Scripts our clients have sent to Redis so far (EVALSHA, and EVAL after a
 # NOSCRIPT); the commands a script runs inside Redis are not round trips.

@@ -82,18 +82,12 @@ echo "   podcastpro-fcgi: $processes processes x $threads threads, nginx keepali
 sh "$anchors" "$url" "podcastpro-fcgi (nginx)" | tee "$tmp/anchors.out"
 rssend=$(rss)
 
-awk '
-function us(v) {
-	if (v ~ /us$/) return v + 0
-	if (v ~ /ms$/) return v * 1000
-	if (v ~ /s$/) return v * 1000000
-	return v + 0
-}
+awk -v lib=1 -f "$root/bench/wrk-parse.awk" -f /dev/stdin "$tmp/anchors.out" <<'AWK'
 /req\/s/ {
 	name = substr($0, 1, 30); sub(/ +$/, "", name)
 	for (i = 1; i <= NF; i++) {
 		if ($i == "req/s") rps[name] = $(i - 1)
-		if ($i == "p99") p99[name] = us($(i + 1))
+		if ($i == "p99") p99[name] = wrk_us($(i + 1))
 	}
 	if ($0 ~ /Non-2xx|Socket errors/) err[name] = 1
 }
@@ -103,7 +97,8 @@ END {
 	printf "ratio ours/bare-libfcgi  throughput %.2f  p99 %.2f\n", rps[ours] / rps[bare], p99[ours] / p99[bare]
 	printf "ratio ours/nginx-static  throughput %.2f\n", rps[ours] / rps[stat]
 	printf "errors (non-2xx or socket) in our run: %s\n", (ours in err) ? "YES (see above)" : "none"
-}' "$tmp/anchors.out"
+}
+AWK
 echo "RSS per responder process after 10k requests: $rss10"
 echo "RSS per responder process after 100k requests:$rss100"
 echo "RSS per responder process after the whole run:$rssend"
