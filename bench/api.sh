@@ -10,7 +10,7 @@
 # Usage: bench/api.sh
 # Env: PP_BUILDDIR (default build/plain: an optimised build without
 #      sanitizers), D (5 s per run), C (32 connections), T (2 wrk threads),
-#      PROCESSES (2), THREADS (8), PYREF (../shared/bench/pyref; PYREF=
+#      PROCESSES (2), THREADS (2), PYREF (../shared/bench/pyref; PYREF=
 #      skips it), PYREF_WAIT (240 s for its stack to come up), KEEP_LOGS (a
 #      directory to copy the logs to before the temp dir is removed).
 # Needs: nginx, wrk, curl, PostgreSQL, redis-server; for pyref the Debian
@@ -99,8 +99,7 @@ DB_POOL_SIZE=$threads DB_MAX_OVERFLOW=2 \
 	"$fcgi" --listen "unix:$tmp/api.sock" --socket-mode 0666 \
 	--processes "$processes" --threads "$threads" 2>"$tmp/api.err" &
 echo $! > "$tmp/api.pid"
-keepalive=$((processes * threads / 2))
-"$root/script/nginx-conf" "$tmp" "$tmp/api.sock" "$port" "$storage" "$keepalive"
+"$root/script/nginx-conf" "$tmp" "$tmp/api.sock" "$port" "$storage"
 for _ in $(seq 200); do [ -S "$tmp/api.sock" ] && break; sleep 0.05; done
 nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log" || die "nginx did not start"
 sleep 0.3
@@ -179,7 +178,7 @@ print(len({json.loads(dict(zip(f[::2], f[1::2]))["job"])["args"]["podcast_id"] f
 
 # ------------------------------------------------------------ report
 echo "== Podcast Pro API bench, $(date -u +%FT%TZ), $(nproc) cores, wrk -t$T -c$C -d${D}s"
-echo "   ours: nginx -> podcastpro-fcgi $processes x $threads (keepalive $keepalive), LOG_LEVEL=warning, rate limits off"
+echo "   ours: nginx -> podcastpro-fcgi $processes x $threads (shipped nginx file), LOG_LEVEL=warning, rate limits off"
 [ -n "$pyref" ] && echo "   pyref: nginx -> gunicorn x2 UvicornWorker, Celery .delay, LOG_LEVEL=WARNING, rate limits off"
 printf '%-34s %9s %10s %8s %8s %8s\n' measurement req/s p99_ms count non2xx sockerr
 label() { case $1 in

@@ -10,6 +10,8 @@
 #              each process from memory once Redis has said no
 # The runs alternate (off, on, 429, off, on, 429, ...) and the best of each
 # is kept, so that a noisy moment on a small machine hurts all alike.
+# Responders and nginx as shipped: 2 processes x 2 threads, no upstream
+# keepalive.
 # Usage: bench/health-limits.sh   Env: PP_BUILDDIR (an optimised build;
 # default build/plain), D seconds per run (5), C connections (32), R rounds (3).
 set -eu
@@ -40,7 +42,7 @@ start_responder() {
 	env DATABASE_URL='postgresql://127.0.0.1:1/none?connect_timeout=1' \
 		REDIS_URL="redis://127.0.0.1:$rport/$db" SUPABASE_JWT_SECRET=bench-secret-0123456789abcdef \
 		LOG_LEVEL=warning "$@" \
-		"$fcgi" --listen "unix:$tmp/$name.sock" --socket-mode 0666 --processes 2 --threads 4 \
+		"$fcgi" --listen "unix:$tmp/$name.sock" --socket-mode 0666 --processes 2 --threads 2 \
 		>"$tmp/$name.log" 2>&1 &
 	echo $! > "$tmp/$name.pid"
 }
@@ -60,12 +62,12 @@ error_log $tmp/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
-  upstream off { server unix:$tmp/off.sock; keepalive 4; }
-  upstream on { server unix:$tmp/on.sock; keepalive 4; }
-  upstream refused { server unix:$tmp/refused.sock; keepalive 4; }
-  server { listen 127.0.0.1:$p_off; location / { include /etc/nginx/fastcgi_params; fastcgi_keep_conn on; fastcgi_pass off; } }
-  server { listen 127.0.0.1:$p_on; location / { include /etc/nginx/fastcgi_params; fastcgi_keep_conn on; fastcgi_pass on; } }
-  server { listen 127.0.0.1:$p_ref; location / { include /etc/nginx/fastcgi_params; fastcgi_keep_conn on; fastcgi_pass refused; } }
+  upstream off { server unix:$tmp/off.sock; }
+  upstream on { server unix:$tmp/on.sock; }
+  upstream refused { server unix:$tmp/refused.sock; }
+  server { listen 127.0.0.1:$p_off; location / { include /etc/nginx/fastcgi_params; fastcgi_pass off; } }
+  server { listen 127.0.0.1:$p_on; location / { include /etc/nginx/fastcgi_params; fastcgi_pass on; } }
+  server { listen 127.0.0.1:$p_ref; location / { include /etc/nginx/fastcgi_params; fastcgi_pass refused; } }
 }
 NGX
 nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log"

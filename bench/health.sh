@@ -9,7 +9,7 @@
 # Usage: bench/health.sh
 # Env: PP_BUILDDIR (default build/plain: an optimised build without
 #      sanitizers), ANCHORS (default ../shared/bench/anchors.sh), PROCESSES
-#      (2), THREADS (4), LOG_LEVEL (info: one log line per request, to a
+#      (2), THREADS (2), LOG_LEVEL (info: one log line per request, to a
 #      file), D and C as anchors.sh reads them (seconds, connections).
 # Needs: nginx, wrk, spawn-fcgi, libfcgi-dev (anchors.sh's list).
 set -eu
@@ -48,10 +48,8 @@ LOG_FILE=$tmp/api.log \
 	--processes "$processes" --threads "$threads" 2>"$tmp/api.err" &
 echo $! > "$tmp/api.pid"
 
-# Upstream keepalive strictly below the acceptor count, as shipped.
-acceptors=$((processes * threads))
-keepalive=$((acceptors / 2)); [ "$keepalive" -ge 1 ] || keepalive=1
-"$root/script/nginx-conf" "$tmp" "$tmp/api.sock" "$port" "$tmp/storage" "$keepalive"
+# The shipped nginx file: no upstream keepalive.
+"$root/script/nginx-conf" "$tmp" "$tmp/api.sock" "$port" "$tmp/storage"
 for _ in $(seq 100); do [ -S "$tmp/api.sock" ] && break; sleep 0.05; done
 nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log"
 sleep 0.3
@@ -78,7 +76,7 @@ PP_BENCH_REQUESTS=90000 wrk -t2 -c8 -d120s -s "$tmp/count.lua" "$url" >/dev/null
 rss100=$(rss)
 
 echo "== GET /health, $(nproc) cores, ${D:-5} s x ${C:-32} connections per run"
-echo "   podcastpro-fcgi: $processes processes x $threads threads, nginx keepalive $keepalive, LOG_LEVEL=${LOG_LEVEL:-info}"
+echo "   podcastpro-fcgi: $processes processes x $threads threads, shipped nginx file, LOG_LEVEL=${LOG_LEVEL:-info}"
 sh "$anchors" "$url" "podcastpro-fcgi (nginx)" | tee "$tmp/anchors.out"
 rssend=$(rss)
 

@@ -293,10 +293,11 @@ def _www_data_dir(path):
 
 class Nginx(_Stoppable):
     """nginx serving the shipped etc/nginx/podcast-pro.conf, with the socket,
-    port, storage directory and upstream keepalive replaced.
-    keepalive=0 removes keepalive and fastcgi_keep_conn."""
+    port and storage directory replaced. The shipped file keeps no upstream
+    connections; keepalive=N adds "keepalive N" and fastcgi_keep_conn on, to
+    test the responder with kept connections."""
 
-    def __init__(self, directory, socket_path, keepalive=1, port=None, storage_dir=None):
+    def __init__(self, directory, socket_path, keepalive=None, port=None, storage_dir=None):
         self.dir = os.path.join(str(directory), "nginx")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -314,12 +315,13 @@ class Nginx(_Stoppable):
         site = site.replace(SHIPPED_STORAGE, storage.rstrip("/") + "/")
         site = site.replace("include /etc/nginx/fastcgi_params;",
                             "include /etc/nginx/fastcgi_params;")
+        assert "fastcgi_keep_conn off;" in site and "\tkeepalive " not in site
         lines = []
         for line in site.splitlines():
-            if line.strip().startswith("keepalive "):
-                line = f"\tkeepalive {keepalive};" if keepalive else ""
-            if keepalive == 0 and "fastcgi_keep_conn" in line:
-                line = ""
+            if keepalive and line.startswith("upstream "):
+                line += f"\n\tkeepalive {keepalive};"
+            if keepalive and "fastcgi_keep_conn off;" in line:
+                line = line.replace("off;", "on;")
             lines.append(line)
         with open(os.path.join(self.dir, "site.conf"), "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -225,7 +225,7 @@ class ApiStack:
         try:
             self.app = Responder.listen(self.tmp, services, processes=processes, threads=threads,
                                         env=self.env)
-            self.web = Nginx(self.tmp, self.app.socket, keepalive=1, port=self.port,
+            self.web = Nginx(self.tmp, self.app.socket, port=self.port,
                              storage_dir=self.storage)
         except Exception:
             self.stop()

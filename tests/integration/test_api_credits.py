@@ -67,7 +67,7 @@ def serve(tmp, services, env):
     app = Responder.listen(tmp, services, processes=1, threads=2,
                            env=dict(env, STORAGE_DIR=os.path.join(tmp, "storage")))
     try:
-        web = Nginx(tmp, app.socket, keepalive=1)
+        web = Nginx(tmp, app.socket)
     except Exception:
         app.stop()
         raise

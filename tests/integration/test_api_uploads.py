@@ -121,7 +121,7 @@ class Stack:
         try:
             self.app = Responder.listen(self.tmp, services, processes=1, threads=2, env=self.env)
             if web == "nginx":
-                self.web = Nginx(self.tmp, self.app.socket, keepalive=1, port=self.port,
+                self.web = Nginx(self.tmp, self.app.socket, port=self.port,
                                  storage_dir=self.storage)
             else:
                 self.web = Lighttpd(self.tmp, socket_path=self.app.socket, port=self.port)

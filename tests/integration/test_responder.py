@@ -29,8 +29,7 @@ def start(combo, tmp, services):
         app = Responder.systemd(tmp, services, processes=2, threads=2)
     try:
         if server == "nginx":
-            # Strictly below the acceptor count (see etc/nginx/podcast-pro.conf).
-            web = Nginx(tmp, app.socket, keepalive=app.acceptors - 1, storage_dir=app.storage_dir)
+            web = Nginx(tmp, app.socket, storage_dir=app.storage_dir)   # as shipped
         else:
             web = Lighttpd(tmp, socket_path=app.socket, storage_dir=app.storage_dir)
     except Exception:
