@@ -19,6 +19,37 @@
 #define PG_JSON_NUMERIC     1700
 #define PG_JSON_JSONB       3802
 
+struct pg_json_col {
+	Oid type;
+	gboolean skip;
+	char *key;                 /* the name as a JSON key: "name": */
+	gsize key_len;
+};
+
+struct pg_json_plan {
+	int ncols;
+	struct pg_json_col *cols;  /* ncols of them */
+};
+
+/* Appends N bytes at S: one copy, no check for S inside OUT. */
+static inline void
+pg_json_put(GString *out, const char *s, gsize n)
+{
+	gsize at = out->len;
+
+	g_string_set_size(out, at + n);
+	memcpy(out->str + at, s, n);
+}
+
+/* A byte a JSON string holds as it is (and an ASCII one: bytes from 0x80
+ * are checked as UTF-8 apart). */
+static inline gboolean
+pg_json_plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* S (valid UTF-8) with what JSON needs escaped escaped; no quotes. */
 static void
 pg_json_append_escaped(GString *out, const char *s, gsize len)
 {
@@ -30,32 +61,45 @@ pg_json_append_escaped(GString *out, const char *s, gsize len)
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		g_string_append_len(out, s + run, (gssize)(i - run));
+		pg_json_put(out, s + run, i - run);
 		run = i + 1;
 		switch (c) {
-		case '"': g_string_append_len(out, "\\\"", 2); break;
-		case '\\': g_string_append_len(out, "\\\\", 2); break;
-		case '\n': g_string_append_len(out, "\\n", 2); break;
-		case '\r': g_string_append_len(out, "\\r", 2); break;
-		case '\t': g_string_append_len(out, "\\t", 2); break;
-		case '\b': g_string_append_len(out, "\\b", 2); break;
-		case '\f': g_string_append_len(out, "\\f", 2); break;
-		default:
-			g_string_append_len(out, "\\u00", 4);
-			g_string_append_c(out, hex[c >> 4]);
-			g_string_append_c(out, hex[c & 15]);
+		case '"': pg_json_put(out, "\\\"", 2); break;
+		case '\\': pg_json_put(out, "\\\\", 2); break;
+		case '\n': pg_json_put(out, "\\n", 2); break;
+		case '\r': pg_json_put(out, "\\r", 2); break;
+		case '\t': pg_json_put(out, "\\t", 2); break;
+		case '\b': pg_json_put(out, "\\b", 2); break;
+		case '\f': pg_json_put(out, "\\f", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			pg_json_put(out, u, sizeof u);
+		}
 		}
 	}
-	g_string_append_len(out, s + run, (gssize)(len - run));
+	pg_json_put(out, s + run, len - run);
 }
 
 void
 pg_json_append_string(GString *out, const char *text, gssize len)
 {
-	gsize n = len < 0 ? strlen(text) : (gsize)len;
+	gsize n = len < 0 ? strlen(text) : (gsize)len, i = 0;
 
-	g_string_append_c(out, '"');
-	if (g_utf8_validate_len(text, n, NULL)) {
+	/* Most values are plain ASCII: found in one pass, copied in one. */
+	while (i < n && pg_json_plain_byte((unsigned char)text[i]))
+		i++;
+	if (i == n) {
+		gsize at = out->len;
+
+		g_string_set_size(out, at + n + 2);
+		out->str[at] = '"';
+		memcpy(out->str + at + 1, text, n);
+		out->str[at + n + 1] = '"';
+		return;
+	}
+	pg_json_put(out, "\"", 1);
+	if (g_utf8_validate_len(text + i, n - i, NULL)) {   /* what went before is ASCII */
 		pg_json_append_escaped(out, text, n);
 	} else {
 		char *valid = g_utf8_make_valid(text, (gssize)n);
@@ -63,7 +107,7 @@ pg_json_append_string(GString *out, const char *text, gssize len)
 		pg_json_append_escaped(out, valid, strlen(valid));
 		g_free(valid);
 	}
-	g_string_append_c(out, '"');
+	pg_json_put(out, "\"", 1);
 }
 
 /* A JSON number as PostgreSQL prints one: -?digits[.digits][e[+-]digits].
@@ -113,6 +157,34 @@ pg_json_digits(const char **p, int n, int *out)
 	return TRUE;
 }
 
+/* V as N decimal digits at P (V fits); returns the end. */
+static char *
+pg_json_write_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" at P; returns the end. */
+static char *
+pg_json_write_datetime(char *p, int y, int mo, int d, int h, int mi, int sec)
+{
+	p = pg_json_write_digits(p, y, 4);
+	*p++ = '-';
+	p = pg_json_write_digits(p, mo, 2);
+	*p++ = '-';
+	p = pg_json_write_digits(p, d, 2);
+	*p++ = 'T';
+	p = pg_json_write_digits(p, h, 2);
+	*p++ = ':';
+	p = pg_json_write_digits(p, mi, 2);
+	*p++ = ':';
+	return pg_json_write_digits(p, sec, 2);
+}
+
 /* "YYYY-MM-DD HH:MM:SS[.f{1,6}][+-HH[:MM[:SS]]]" (the ISO DateStyle, years
  * 1 to 9999 AD) to ISO 8601: with an offset in UTC (+00:00) and always
  * six fractional digits, without one as it is with a 'T'. FALSE for
@@ -123,6 +195,7 @@ pg_json_append_timestamp(GString *out, const char *s, gboolean with_zone)
 	const char *p = s;
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, os = 0, sign = 0;
 	char frac[7] = "000000";
+	char buf[48], *q;
 	int nfrac = 0;
 
 	if (!pg_json_digits(&p, 4, &y) || *p++ != '-' || !pg_json_digits(&p, 2, &mo) || *p++ != '-' ||
@@ -139,10 +212,16 @@ pg_json_append_timestamp(GString *out, const char *s, gboolean with_zone)
 	if (!with_zone) {
 		if (*p != '\0')
 			return FALSE;
-		g_string_append_printf(out, "\"%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, sec);
-		if (nfrac > 0)
-			g_string_append_printf(out, ".%.*s", nfrac, frac);
-		g_string_append_c(out, '"');
+		q = buf;
+		*q++ = '"';
+		q = pg_json_write_datetime(q, y, mo, d, h, mi, sec);
+		if (nfrac > 0) {
+			*q++ = '.';
+			memcpy(q, frac, (size_t)nfrac);
+			q += nfrac;
+		}
+		*q++ = '"';
+		pg_json_put(out, buf, (gsize)(q - buf));
 		return TRUE;
 	}
 	if (*p != '+' && *p != '-')
@@ -176,7 +255,15 @@ pg_json_append_timestamp(GString *out, const char *s, gboolean with_zone)
 		sec = g_date_time_get_second(utc);
 		g_date_time_unref(utc);
 	}
-	g_string_append_printf(out, "\"%04d-%02d-%02dT%02d:%02d:%02d.%s+00:00\"", y, mo, d, h, mi, sec, frac);
+	q = buf;
+	*q++ = '"';
+	q = pg_json_write_datetime(q, y, mo, d, h, mi, sec);
+	*q++ = '.';
+	memcpy(q, frac, 6);
+	q += 6;
+	memcpy(q, "+00:00\"", 7);
+	q += 7;
+	pg_json_put(out, buf, (gsize)(q - buf));
 	return TRUE;
 }
 
@@ -190,44 +277,81 @@ pg_json_skipped(const char *name, const char *const *skip)
 	return FALSE;
 }
 
+struct pg_json_plan *
+pg_json_plan_new(const PGresult *res, const char *const *skip)
+{
+	struct pg_json_plan *plan = g_new0(struct pg_json_plan, 1);
+	GString *key = g_string_sized_new(64);
+
+	plan->ncols = PQnfields(res);
+	plan->cols = g_new0(struct pg_json_col, plan->ncols);
+	for (int col = 0; col < plan->ncols; col++) {
+		struct pg_json_col *c = &plan->cols[col];
+
+		c->type = PQftype(res, col);
+		c->skip = pg_json_skipped(PQfname(res, col), skip);
+		g_string_truncate(key, 0);
+		pg_json_append_string(key, PQfname(res, col), -1);
+		g_string_append_c(key, ':');
+		c->key_len = key->len;
+		c->key = g_strndup(key->str, key->len);
+	}
+	g_string_free(key, TRUE);
+	return plan;
+}
+
+void
+pg_json_plan_free(struct pg_json_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	for (int col = 0; col < plan->ncols; col++)
+		g_free(plan->cols[col].key);
+	g_free(plan->cols);
+	g_free(plan);
+}
+
 int
-pg_json_append_members(GString *out, const PGresult *res, int row, const char *const *skip)
+pg_json_append_row(GString *out, const struct pg_json_plan *plan, const PGresult *res, int row)
 {
 	int n = 0;
 
-	for (int col = 0; col < PQnfields(res); col++) {
-		const char *name = PQfname(res, col), *value;
+	for (int col = 0; col < plan->ncols; col++) {
+		const struct pg_json_col *c = &plan->cols[col];
+		const char *value;
 		int len;
 
-		if (pg_json_skipped(name, skip))
+		if (c->skip)
 			continue;
 		if (n++ > 0)
-			g_string_append_c(out, ',');
-		pg_json_append_string(out, name, -1);
-		g_string_append_c(out, ':');
+			pg_json_put(out, ",", 1);
+		pg_json_put(out, c->key, c->key_len);
 		if (PQgetisnull(res, row, col)) {
-			g_string_append_len(out, "null", 4);
+			pg_json_put(out, "null", 4);
 			continue;
 		}
 		value = PQgetvalue(res, row, col);
 		len = PQgetlength(res, row, col);
-		switch (PQftype(res, col)) {
+		switch (c->type) {
 		case PG_JSON_BOOL:
-			g_string_append(out, value[0] == 't' ? "true" : "false");
+			if (value[0] == 't')
+				pg_json_put(out, "true", 4);
+			else
+				pg_json_put(out, "false", 5);
 			continue;
 		case PG_JSON_INT2: case PG_JSON_INT4: case PG_JSON_INT8: case PG_JSON_OID:
 		case PG_JSON_FLOAT4: case PG_JSON_FLOAT8: case PG_JSON_NUMERIC:
 			if (pg_json_is_number(value)) {
-				g_string_append_len(out, value, len);
+				pg_json_put(out, value, (gsize)len);
 				continue;
 			}
 			break;
 		case PG_JSON_JSON: case PG_JSON_JSONB:
-			g_string_append_len(out, value, len);
+			pg_json_put(out, value, (gsize)len);
 			continue;
 		case PG_JSON_TIMESTAMPTZ:
 		case PG_JSON_TIMESTAMP:
-			if (pg_json_append_timestamp(out, value, PQftype(res, col) == PG_JSON_TIMESTAMPTZ))
+			if (pg_json_append_timestamp(out, value, c->type == PG_JSON_TIMESTAMPTZ))
 				continue;
 			break;
 		default:
@@ -235,5 +359,15 @@ pg_json_append_members(GString *out, const PGresult *res, int row, const char *c
 		}
 		pg_json_append_string(out, value, len);
 	}
+	return n;
+}
+
+int
+pg_json_append_members(GString *out, const PGresult *res, int row, const char *const *skip)
+{
+	struct pg_json_plan *plan = pg_json_plan_new(res, skip);
+	int n = pg_json_append_row(out, plan, res, row);
+
+	pg_json_plan_free(plan);
 	return n;
 }

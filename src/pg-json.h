@@ -16,7 +16,8 @@
  * which db.c asks for on every connection; one in another style is passed
  * on as a string unchanged.
  *
- * Nothing here allocates beyond OUT's growth; no ownership changes hands. */
+ * Appending allocates nothing beyond OUT's growth (and a copy of a value
+ * that is not valid UTF-8); no ownership changes hands. */
 #ifndef PP_PG_JSON_H
 #define PP_PG_JSON_H
 
@@ -27,11 +28,23 @@
  * quotes included. */
 void pg_json_append_string(GString *out, const char *text, gssize len);
 
-/* Appends the columns of ROW in RES as JSON object members
- * ("name":value,...), without braces, in column order, leaving out the
- * columns named in SKIP (NULL-terminated, or NULL). Returns how many were
- * written, so that a caller adding its own members knows whether a comma
- * is needed. */
+/* What writing RES's rows needs to know of its columns (types, which are
+ * left out, each name already written as a JSON key), worked out once per
+ * result. Owned by the caller: pg_json_plan_free(). */
+struct pg_json_plan;
+
+/* A plan for RES, leaving out the columns named in SKIP (NULL-terminated,
+ * or NULL). Never NULL. */
+struct pg_json_plan *pg_json_plan_new(const PGresult *res, const char *const *skip);
+void pg_json_plan_free(struct pg_json_plan *plan);
+
+/* Appends the columns of ROW in RES (the result PLAN was made for) as JSON
+ * object members ("name":value,...), without braces, in column order.
+ * Returns how many were written, so that a caller adding its own members
+ * knows whether a comma is needed. */
+int pg_json_append_row(GString *out, const struct pg_json_plan *plan, const PGresult *res, int row);
+
+/* The same for one row, with a plan made and freed here. */
 int pg_json_append_members(GString *out, const PGresult *res, int row, const char *const *skip);
 
 #endif

@@ -14,12 +14,12 @@
 static const char *const podcast_hidden_columns[] = { "job_id", "enqueued_at", NULL };
 
 static void
-podcast_append_json(GString *out, const PGresult *res, int row)
+podcast_append_json(GString *out, const struct pg_json_plan *plan, const PGresult *res, int row)
 {
 	g_string_append_c(out, '{');
-	if (pg_json_append_members(out, res, row, podcast_hidden_columns) > 0)
+	if (pg_json_append_row(out, plan, res, row) > 0)
 		g_string_append_c(out, ',');
-	g_string_append(out, "\"stream_url\":null}");
+	g_string_append_len(out, "\"stream_url\":null}", 18);
 }
 
 static char *
@@ -37,9 +37,11 @@ json_t *
 podcast_json_from_row(const PGresult *res, int row)
 {
 	GString *text = g_string_sized_new(1024);
+	struct pg_json_plan *plan = pg_json_plan_new(res, podcast_hidden_columns);
 	json_t *obj;
 
-	podcast_append_json(text, res, row);
+	podcast_append_json(text, plan, res, row);
+	pg_json_plan_free(plan);
 	obj = json_loadb(text->str, text->len, 0, NULL);
 	g_string_free(text, TRUE);
 	if (obj != NULL && !json_is_object(obj)) {
@@ -216,6 +218,7 @@ podcast_store_list(struct db_conn *c, const char *owner, const char *before, int
 {
 	char limit_text[16];
 	const char *params[3];
+	struct pg_json_plan *plan;
 	PGresult *res;
 	int n = -1;
 
@@ -242,13 +245,15 @@ podcast_store_list(struct db_conn *c, const char *owner, const char *before, int
 	}
 	n = MIN(PQntuples(res), limit);
 	*more = PQntuples(res) > limit;
+	plan = pg_json_plan_new(res, podcast_hidden_columns);
 	g_string_append_c(out, '[');
 	for (int i = 0; i < n; i++) {
 		if (i > 0)
 			g_string_append_c(out, ',');
-		podcast_append_json(out, res, i);
+		podcast_append_json(out, plan, res, i);
 	}
 	g_string_append_c(out, ']');
+	pg_json_plan_free(plan);
 	if (n > 0)
 		g_strlcpy(last_id, PQgetvalue(res, n - 1, PQfnumber(res, "id")), ULID_LEN + 1);
 out:

@@ -189,6 +189,56 @@ test_skip(void)
 	}
 }
 
+/* One plan for a whole result: each row's text exactly, whichever path a
+ * value takes (plain ASCII, escapes, UTF-8, NULL, numbers, timestamps). */
+static void
+test_plan_rows(void)
+{
+	static const char *const names[] = { "id", "hidden", "n", "at", "s" };
+	static const Oid types[] = { 1043, 1043, 23, 1184, 25 };
+	static const char *const rows[][5] = {
+		{ "a", "x", "1", "2025-01-01 00:00:00+00", "plain text" },
+		{ "b", "y", NULL, "2025-01-01 01:00:00.5+01", "tab\there \"q\" \001" },
+		{ "c", "z", "-3", NULL, "na\xc3\xafve\n" },
+	};
+	static const char *const expect[] = {
+		"\"id\":\"a\",\"n\":1,\"at\":\"2025-01-01T00:00:00.000000+00:00\",\"s\":\"plain text\"",
+		"\"id\":\"b\",\"n\":null,\"at\":\"2025-01-01T00:00:00.500000+00:00\","
+		    "\"s\":\"tab\\there \\\"q\\\" \\u0001\"",
+		"\"id\":\"c\",\"n\":-3,\"at\":null,\"s\":\"na\xc3\xafve\\n\"",
+	};
+	static const char *const skip[] = { "hidden", NULL };
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc attrs[5];
+	struct pg_json_plan *plan;
+
+	memset(attrs, 0, sizeof attrs);
+	for (int i = 0; i < 5; i++) {
+		attrs[i].name = (char *)names[i];
+		attrs[i].typid = types[i];
+		attrs[i].typlen = -1;
+		attrs[i].atttypmod = -1;
+	}
+	g_assert_true(PQsetResultAttrs(res, 5, attrs));
+	for (int r = 0; r < 3; r++) {
+		for (int i = 0; i < 5; i++) {
+			const char *v = rows[r][i];
+
+			g_assert_true(PQsetvalue(res, r, i, (char *)v, v != NULL ? (int)strlen(v) : -1));
+		}
+	}
+	plan = pg_json_plan_new(res, skip);
+	for (int r = 0; r < 3; r++) {
+		GString *out = g_string_new("prefix:");
+
+		g_assert_cmpint(pg_json_append_row(out, plan, res, r), ==, 4);
+		g_assert_cmpstr(out->str + 7, ==, expect[r]);
+		g_string_free(out, TRUE);
+	}
+	pg_json_plan_free(plan);
+	PQclear(res);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -197,5 +247,6 @@ main(int argc, char **argv)
 	g_test_add_func("/pg-json/strings", test_strings);
 	g_test_add_func("/pg-json/timestamps", test_timestamps);
 	g_test_add_func("/pg-json/skip", test_skip);
+	g_test_add_func("/pg-json/plan-rows", test_plan_rows);
 	return g_test_run();
 }
