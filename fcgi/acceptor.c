@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ struct acceptor_set {
 	pthread_mutex_t lock;
 	pthread_cond_t ended;
 	int running;                  /* threads not yet ended, under lock */
+	gboolean unix_listener;       /* listen_fd is an AF_UNIX socket */
 };
 
 enum acceptor_wake { ACCEPTOR_READY, ACCEPTOR_STOP };
@@ -86,15 +88,24 @@ static void
 acceptor_serve(struct acceptor_thread *t, struct request *req)
 {
 	struct acceptor_set *set = t->set;
+	gboolean drained;
 
 	if (request_setup(req, &t->fcgx, set->app, &t->acc) != 0)
 		log_debug("acceptor %d: undecodable path", t->acc.index);
 	dispatch_request(req);
+	drained = request_drain(req);
 	/* While stopping, a kept connection is closed after its last request
 	 * so that nginx opens the next one to a process that stays. */
-	if (set->stopping || !request_drain(req))
+	if (set->stopping || !drained)
 		t->fcgx.keepConnection = 0;
 	request_clear(req);
+	/* libfcgi closes a connection lingering: shutdown, then reading until
+	 * the peer closes (up to 2 s), lest a TCP reset destroy the answer.
+	 * A unix socket has no resets to fear once the request was read to
+	 * its end, and the wait would keep this thread from the next
+	 * connection until nginx gets round to closing: close at once. */
+	if (set->unix_listener && drained && !t->fcgx.keepConnection)
+		FCGX_Detach(&t->fcgx);
 	FCGX_Finish_r(&t->fcgx);
 }
 
@@ -138,11 +149,15 @@ struct acceptor_set *
 acceptor_start(struct app *app, int listen_fd, int threads, char **cause)
 {
 	struct acceptor_set *set = g_new0(struct acceptor_set, 1);
+	struct sockaddr_storage addr;
+	socklen_t addr_len = sizeof addr;
 	struct epoll_event ev;
 	int flags;
 
 	set->app = app;
 	set->listen_fd = listen_fd;
+	set->unix_listener = getsockname(listen_fd, (struct sockaddr *)&addr, &addr_len) == 0 &&
+	    addr.ss_family == AF_UNIX;
 	set->nthreads = threads;
 	set->threads = g_new0(struct acceptor_thread, threads);
 	pthread_mutex_init(&set->lock, NULL);
