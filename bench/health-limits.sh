@@ -13,14 +13,15 @@
 # Responders and nginx as shipped: 2 processes x 2 threads, no upstream
 # keepalive.
 # Usage: bench/health-limits.sh   Env: PP_BUILDDIR (an optimised build;
-# default build/plain), D seconds per run (5), C connections (32), R rounds (3).
+# default build/plain), D seconds per run (5), C connections (32), R rounds (3),
+# REDIS (tcp: REDIS_URL=redis://127.0.0.1:PORT; unix: its unix socket).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 B=${PP_BUILDDIR:-$top/build/plain}
 fcgi=$B/podcastpro-fcgi
 [ -x "$fcgi" ] || { echo "no $fcgi: build first (script/test builds build/plain)" >&2; exit 1; }
-D=${D:-5} C=${C:-32} R=${R:-3}
+D=${D:-5} C=${C:-32} R=${R:-3} REDIS=${REDIS:-tcp}
 tmp=$(mktemp -d); chmod 755 "$tmp"
 cleanup() {
 	for f in "$tmp"/*.pid; do [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
@@ -32,15 +33,20 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 rport=$(free_port)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+	--unixsocket "$tmp/redis.sock" --unixsocketperm 700 \
 	--pidfile "$tmp/redis.pid" --logfile "$tmp/redis.log" --dir "$tmp" >/dev/null
 for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+redis_url() {
+	if [ "$REDIS" = unix ]; then echo "unix://$tmp/redis.sock?db=$1"; else echo "redis://127.0.0.1:$rport/$1"; fi
+}
 
 # name, Redis database, then settings for that responder (a database each,
 # so that one's counts never meet another's)
 start_responder() {
 	name=$1 db=$2; shift 2
 	env DATABASE_URL='postgresql://127.0.0.1:1/none?connect_timeout=1' \
-		REDIS_URL="redis://127.0.0.1:$rport/$db" SUPABASE_JWT_SECRET=bench-secret-0123456789abcdef \
+		REDIS_URL="$(redis_url "$db")" SUPABASE_JWT_SECRET=bench-secret-0123456789abcdef \
 		LOG_LEVEL=warning "$@" \
 		"$fcgi" --listen "unix:$tmp/$name.sock" --socket-mode 0666 --processes 2 --threads 2 \
 		>"$tmp/$name.log" 2>&1 &
