@@ -1,8 +1,7 @@
-# api: the HTTP API of issue 4. Two engineers share this file: api-auth's
-# lines come first, api-storage's after the marker below; each edits only
-# their own part.
+# api: the HTTP API (issue 4): tokens, users and podcasts first, then
+# storage and uploads.
 
-# --- api-auth: tokens, users, podcasts -------------------------------------
+# --- tokens, users, podcasts ----------------------------------------------
 libpodcastpro_a_SOURCES += \
 	src/auth-jwt.c src/auth-jwt.h \
 	src/jwks.c src/jwks.h \
@@ -19,7 +18,7 @@ tests_unit_test_jwt_SOURCES = tests/unit/test-jwt.c
 tests_unit_test_jwt_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-jwt
 
-# --- api-storage: SigV4, storage, uploads, credits (below this line) -------
+# --- SigV4, storage, uploads, credits ---------------------------------------
 libpodcastpro_a_SOURCES += \
 	src/sigv4.c src/sigv4.h \
 	src/http.c src/http.h \
