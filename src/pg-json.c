@@ -22,23 +22,38 @@
 struct pg_json_col {
 	Oid type;
 	gboolean skip;
-	char *key;                 /* the name as a JSON key: "name": */
+	const char *key;           /* the name as a JSON key ("name":), in keys */
 	gsize key_len;
 };
 
 struct pg_json_plan {
 	int ncols;
 	struct pg_json_col *cols;  /* ncols of them */
+	char *keys;                /* every column's key, one after the other */
 };
+
+/* Makes room for N more bytes at the end of OUT (its length grows by N,
+ * a NUL follows) and returns where they go. Inline while OUT has room:
+ * g_string_set_size() is a call a value, and there are many values. */
+static inline char *
+pg_json_grow(GString *out, gsize n)
+{
+	gsize at = out->len;
+
+	if (at + n < out->allocated_len) {
+		out->len = at + n;
+		out->str[out->len] = '\0';
+	} else {
+		g_string_set_size(out, at + n);
+	}
+	return out->str + at;
+}
 
 /* Appends N bytes at S: one copy, no check for S inside OUT. */
 static inline void
 pg_json_put(GString *out, const char *s, gsize n)
 {
-	gsize at = out->len;
-
-	g_string_set_size(out, at + n);
-	memcpy(out->str + at, s, n);
+	memcpy(pg_json_grow(out, n), s, n);
 }
 
 /* A byte a JSON string holds as it is (and an ASCII one: bytes from 0x80
@@ -47,6 +62,22 @@ static inline gboolean
 pg_json_plain_byte(unsigned char c)
 {
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Whether all eight bytes of W are plain bytes, tested at once: a byte
+ * below 0x20 and a byte equal to '"' or '\\' each set the high bit of some
+ * byte of the result (the "has less" and "has zero" word tricks, exact
+ * about whether any byte matches); W's own high bits are non-ASCII. */
+static inline gboolean
+pg_json_plain_word(guint64 w)
+{
+	const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101), highs = ones * 0x80;
+	guint64 quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+	guint64 bad = (w - ones * 0x20) & ~w;
+
+	bad |= (quote - ones) & ~quote;
+	bad |= (bslash - ones) & ~bslash;
+	return ((bad | w) & highs) == 0;
 }
 
 /* S (valid UTF-8) with what JSON needs escaped escaped; no quotes. */
@@ -86,16 +117,21 @@ pg_json_append_string(GString *out, const char *text, gssize len)
 {
 	gsize n = len < 0 ? strlen(text) : (gsize)len, i = 0;
 
-	/* Most values are plain ASCII: found in one pass, copied in one. */
+	/* Most values are plain ASCII: found in one pass, eight bytes a step,
+	 * and copied in one. */
+	for (guint64 w; i + 8 <= n; i += 8) {
+		memcpy(&w, text + i, 8);
+		if (!pg_json_plain_word(w))
+			break;
+	}
 	while (i < n && pg_json_plain_byte((unsigned char)text[i]))
 		i++;
 	if (i == n) {
-		gsize at = out->len;
+		char *p = pg_json_grow(out, n + 2);
 
-		g_string_set_size(out, at + n + 2);
-		out->str[at] = '"';
-		memcpy(out->str + at + 1, text, n);
-		out->str[at + n + 1] = '"';
+		p[0] = '"';
+		memcpy(p + 1, text, n);
+		p[n + 1] = '"';
 		return;
 	}
 	pg_json_put(out, "\"", 1);
@@ -281,22 +317,26 @@ struct pg_json_plan *
 pg_json_plan_new(const PGresult *res, const char *const *skip)
 {
 	struct pg_json_plan *plan = g_new0(struct pg_json_plan, 1);
-	GString *key = g_string_sized_new(64);
+	GString *keys = g_string_sized_new(256);
+	gsize *at;
 
 	plan->ncols = PQnfields(res);
 	plan->cols = g_new0(struct pg_json_col, plan->ncols);
+	at = g_newa(gsize, plan->ncols + 1);
 	for (int col = 0; col < plan->ncols; col++) {
 		struct pg_json_col *c = &plan->cols[col];
 
 		c->type = PQftype(res, col);
 		c->skip = pg_json_skipped(PQfname(res, col), skip);
-		g_string_truncate(key, 0);
-		pg_json_append_string(key, PQfname(res, col), -1);
-		g_string_append_c(key, ':');
-		c->key_len = key->len;
-		c->key = g_strndup(key->str, key->len);
+		at[col] = keys->len;
+		pg_json_append_string(keys, PQfname(res, col), -1);
+		g_string_append_c(keys, ':');
+		c->key_len = keys->len - at[col];
 	}
-	g_string_free(key, TRUE);
+	/* Pointers only now: the string may have moved while growing. */
+	plan->keys = g_string_free(keys, FALSE);
+	for (int col = 0; col < plan->ncols; col++)
+		plan->cols[col].key = plan->keys + at[col];
 	return plan;
 }
 
@@ -305,8 +345,7 @@ pg_json_plan_free(struct pg_json_plan *plan)
 {
 	if (plan == NULL)
 		return;
-	for (int col = 0; col < plan->ncols; col++)
-		g_free(plan->cols[col].key);
+	g_free(plan->keys);
 	g_free(plan->cols);
 	g_free(plan);
 }

@@ -189,6 +189,49 @@ test_skip(void)
 	}
 }
 
+/* Every byte that needs escaping (and a UTF-8 character) at every offset
+ * around the eight-byte steps of the plain-ASCII scan: the output parses
+ * back to the input, and bytes that need nothing come out as they are. */
+static void
+test_string_offsets(void)
+{
+	static const char *const specials[] = { "\x01", "\x1f", "\"", "\\", "\n", "\xc3\xa9", "\x7f" };
+	static const char plain[] = " !#[]~\x7f" "0aZ";
+
+	for (gsize sp = 0; sp < G_N_ELEMENTS(specials); sp++) {
+		for (int pos = 0; pos < 20; pos++) {
+			GString *in = g_string_new(NULL), *out = g_string_new("[");
+			json_error_t err;
+			json_t *arr;
+
+			for (int i = 0; i < pos; i++)
+				g_string_append_c(in, (char)('a' + i % 26));
+			g_string_append(in, specials[sp]);
+			g_string_append(in, "tail-of-it");
+			pg_json_append_string(out, in->str, (gssize)in->len);
+			g_string_append_c(out, ']');
+			arr = json_loads(out->str, 0, &err);
+			if (arr == NULL)
+				g_error("not JSON (%s): %s", err.text, out->str);
+			g_assert_cmpstr(json_string_value(json_array_get(arr, 0)), ==, in->str);
+			json_decref(arr);
+			g_string_free(in, TRUE);
+			g_string_free(out, TRUE);
+		}
+	}
+	for (int pos = 0; pos < 20; pos++) {
+		GString *in = g_string_new(NULL), *out = g_string_new(NULL);
+
+		for (int i = 0; i < pos; i++)
+			g_string_append_c(in, plain[i % (sizeof plain - 1)]);
+		pg_json_append_string(out, in->str, (gssize)in->len);
+		g_assert_cmpuint(out->len, ==, in->len + 2);
+		g_assert_cmpint(memcmp(out->str + 1, in->str, in->len), ==, 0);
+		g_string_free(in, TRUE);
+		g_string_free(out, TRUE);
+	}
+}
+
 /* One plan for a whole result: each row's text exactly, whichever path a
  * value takes (plain ASCII, escapes, UTF-8, NULL, numbers, timestamps). */
 static void
@@ -248,5 +291,6 @@ main(int argc, char **argv)
 	g_test_add_func("/pg-json/timestamps", test_timestamps);
 	g_test_add_func("/pg-json/skip", test_skip);
 	g_test_add_func("/pg-json/plan-rows", test_plan_rows);
+	g_test_add_func("/pg-json/string-offsets", test_string_offsets);
 	return g_test_run();
 }
