@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "dispatch.h"
@@ -180,6 +181,10 @@ request_clear(struct request *req)
 	req->nparams = 0;
 	g_clear_pointer(&req->body, g_free);
 	g_clear_pointer(&req->query_vars, g_hash_table_unref);
+	if (req->file_set) {
+		close(req->file_fd);
+		req->file_set = FALSE;
+	}
 	/* Large bodies should not pin memory in an idle thread. */
 	if (req->out != NULL && req->out->allocated_len > 64 * 1024) {
 		g_string_free(req->out, TRUE);

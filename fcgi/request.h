@@ -66,6 +66,9 @@ struct request {
 	int status;
 	GString *headers;              /* "Name: value\r\n" lines */
 	GString *out;                  /* body */
+	gboolean file_set;             /* response_file(): the body is file_fd's */
+	int file_fd;                   /* the request's; closed by request_clear() */
+	gint64 file_first, file_len;   /* the bytes sent: offset and count */
 	gboolean responded;
 	GHashTable *query_vars;        /* decoded on first request_query() */
 };
@@ -102,5 +105,12 @@ void response_error(struct request *req, int status, const char *detail);
 void response_validation(struct request *req, const char *where, const char *field,
     const char *msg, const char *type);
 void response_empty(struct request *req, int status);
+/* STATUS with LEN bytes of the regular file open at FD, from offset FIRST,
+ * as the body (Content-Type and other headers set before). FD becomes the
+ * request's, also when a response was given already; the bytes are read
+ * and written a piece at a time when the response is sent, none for HEAD.
+ * A read failing then cuts the body short (the status is out by then) and
+ * closes the FastCGI connection. */
+void response_file(struct request *req, int status, int fd, gint64 first, gint64 len);
 
 #endif

@@ -1,8 +1,10 @@
 /* Building a response and writing it to the FastCGI stream. */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "log.h"
@@ -125,6 +127,53 @@ response_empty(struct request *req, int status)
 	response_begin(req, status);
 }
 
+void
+response_file(struct request *req, int status, int fd, gint64 first, gint64 len)
+{
+	if (!response_begin(req, status)) {
+		close(fd);
+		return;
+	}
+	req->file_set = TRUE;
+	req->file_fd = fd;
+	req->file_first = first;
+	req->file_len = len;
+}
+
+/* The file body of response_file(), RESPONSE_FILE_PIECE bytes at a time:
+ * 0, or -1 when the web server has gone or the file could not be read. */
+#define RESPONSE_FILE_PIECE (64 * 1024)
+static int
+response_send_file(struct request *req)
+{
+	char *piece = g_malloc(RESPONSE_FILE_PIECE);
+	gint64 sent = 0;
+	int rc = 0;
+
+	while (sent < req->file_len) {
+		size_t want = (size_t)MIN((gint64)RESPONSE_FILE_PIECE, req->file_len - sent);
+		ssize_t n = pread(req->file_fd, piece, want, (off_t)(req->file_first + sent));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("%s file body cut short after %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+			    " bytes: %s", req->request_id, sent, req->file_len,
+			    n < 0 ? g_strerror(errno) : "the file shrank while being sent");
+			req->fcgx->keepConnection = 0;
+			rc = -1;
+			break;
+		}
+		if (FCGX_PutStr(piece, (int)n, req->fcgx->out) < 0) {
+			rc = -1;
+			break;
+		}
+		sent += n;
+	}
+	g_free(piece);
+	return rc;
+}
+
 /* TRUE when a handler set its own Content-Type. */
 static gboolean
 response_has_content_type(const GString *headers)
@@ -147,19 +196,24 @@ response_send(struct request *req)
 {
 	GString *head = g_string_sized_new(256 + req->headers->len);
 	gboolean bodyless = req->status == 204 || req->status == 304;
+	gint64 length = req->file_set ? req->file_len : (gint64)req->out->len;
 	int rc = 0;
 
 	g_string_append_printf(head, "Status: %d %s\r\n", req->status, response_reason(req->status));
-	if (!bodyless && req->out->len > 0 && !response_has_content_type(req->headers))
+	if (!bodyless && length > 0 && !response_has_content_type(req->headers))
 		g_string_append(head, "Content-Type: application/json\r\n");
 	if (!bodyless)
-		g_string_append_printf(head, "Content-Length: %" G_GSIZE_FORMAT "\r\n", req->out->len);
+		g_string_append_printf(head, "Content-Length: %" G_GINT64_FORMAT "\r\n", length);
 	g_string_append_printf(head, "X-Request-ID: %s\r\n", req->request_id);
 	g_string_append_len(head, req->headers->str, req->headers->len);
 	g_string_append(head, "\r\n");
-	if (FCGX_PutStr(head->str, (int)head->len, req->fcgx->out) < 0 ||
-	    (!bodyless && req->out->len > 0 &&
-	    FCGX_PutStr(req->out->str, (int)req->out->len, req->fcgx->out) < 0))
+	/* The web server drops a HEAD answer's body: a file's is not read. */
+	if (FCGX_PutStr(head->str, (int)head->len, req->fcgx->out) < 0)
+		rc = -1;
+	else if (!bodyless && req->file_set && strcmp(req->method, "HEAD") != 0)
+		rc = response_send_file(req);
+	else if (!bodyless && !req->file_set && req->out->len > 0 &&
+	    FCGX_PutStr(req->out->str, (int)req->out->len, req->fcgx->out) < 0)
 		rc = -1;
 	g_string_free(head, TRUE);
 	return rc;

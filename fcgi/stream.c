@@ -5,8 +5,9 @@
  * or X-Sendfile to lighttpd), so Range requests, HEAD and slow clients never
  * occupy an acceptor. SENDFILE_MODE=off sends the bytes from here (small
  * deployments without either server), with single byte ranges (RFC 9110
- * 14): what is sent is read into the response, so a full answer is bounded
- * by STREAM_INLINE_MAX and the acceptor is busy until the client has it. */
+ * 14): the bytes are read and written 64 KiB at a time (response_file), so
+ * memory stays small whatever the file's size, but the acceptor is busy
+ * until the web server has taken the whole answer. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -25,8 +26,6 @@
 
 #define STREAM_PREFIX "/media/"
 #define STREAM_ACCEL_LOCATION "/_protected_audio/"
-/* SENDFILE_MODE=off only: larger files need a web server in front. */
-#define STREAM_INLINE_MAX (256 * 1024 * 1024)
 
 static const char *
 stream_content_type(const char *key)
@@ -111,8 +110,7 @@ stream_inline(struct request *req, const char *key)
 {
 	char *path = storage_local_path(req->app->storage, key);
 	const char *range = request_header(req, "Range");
-	gint64 first = 0, last = -1, len;
-	GString *body = NULL;
+	gint64 first = 0, last = -1;
 	struct stat sb;
 	int fd, ranged;
 
@@ -140,45 +138,16 @@ stream_inline(struct request *req, const char *key)
 	}
 	if (ranged == 0)
 		last = (gint64)sb.st_size - 1;
-	len = last - first + 1;
-	if (len > STREAM_INLINE_MAX) {
-		log_error("%s stream %s: %lld bytes, more than SENDFILE_MODE=off sends (%d); "
-		    "put nginx or lighttpd in front", req->request_id, key, (long long)len, STREAM_INLINE_MAX);
-		response_error(req, 503, "Storage unavailable, please try again later");
-		goto out;
-	}
-	/* Read whole before answering, so that a failed read is still a 503.
-	 * The body is read for HEAD too: its length is the Content-Length, and
-	 * the web server drops a HEAD response's body. */
-	body = g_string_sized_new((gsize)len + 1);
-	g_string_set_size(body, (gsize)len);
-	for (gint64 got = 0; got < len;) {
-		ssize_t n = pread(fd, body->str + got, (size_t)(len - got), (off_t)(first + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_error("%s stream %s: %s", req->request_id, key, n < 0 ? g_strerror(errno) :
-			    "the file shrank while being read");
-			response_error(req, 503, "Storage unavailable, please try again later");
-			goto out;
-		}
-		got += n;
-	}
 	response_header(req, "Content-Type", "%s", stream_content_type(key));
 	response_header(req, "Cache-Control", "private, max-age=%d", req->app->cfg->stream_url_ttl);
 	response_header(req, "Accept-Ranges", "bytes");
 	if (ranged > 0)
 		response_header(req, "Content-Range", "bytes %lld-%lld/%lld", (long long)first,
 		    (long long)last, (long long)sb.st_size);
-	response_empty(req, ranged > 0 ? 206 : 200);
-	/* The body becomes the response's (request.c frees a large one after
-	 * the request), sparing a copy of up to STREAM_INLINE_MAX bytes. */
-	g_string_free(req->out, TRUE);
-	req->out = g_steal_pointer(&body);
+	/* The descriptor goes with the response, which sends the bytes. */
+	response_file(req, ranged > 0 ? 206 : 200, fd, first, last - first + 1);
+	fd = -1;
 out:
-	if (body != NULL)
-		g_string_free(body, TRUE);
 	if (fd >= 0)
 		close(fd);
 	g_free(path);

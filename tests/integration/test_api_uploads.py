@@ -413,6 +413,31 @@ def test_stream_sendfile_off_sends_the_audio(stack_off):
     assert status == 200 and int(headers["content-length"]) == n and body == b""
 
 
+def _peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_stream_sendfile_off_large_file_is_not_held_in_memory(stack_off):
+    """A file of 40 MiB goes out a piece at a time: no responder process's
+    peak RSS grows by anything near its size (reading it whole would)."""
+    audio = os.urandom(40 * 1024 * 1024 + 12345)
+    url, _ = complete_podcast(stack_off, audio)
+    pids = stack_off.app.pids()
+    assert pids
+    before = {p: _peak_rss_kib(p) for p in pids}
+    status, headers, body = http(url, timeout=120)
+    assert status == 200 and int(headers["content-length"]) == len(audio)
+    assert hashlib.sha256(body).digest() == hashlib.sha256(audio).digest()
+    status, headers, body = http(url, headers={"Range": "bytes=1000000-30000000"}, timeout=120)
+    assert status == 206 and body == audio[1000000:30000001]
+    grown = {p: _peak_rss_kib(p) - before[p] for p in pids}
+    assert max(grown.values()) < 16 * 1024, f"peak RSS grew (KiB): {grown}"
+
+
 @pytest.mark.parametrize("spec,first,last", [
     ("bytes=100-199", 100, 199),
     ("bytes=0-0", 0, 0),
