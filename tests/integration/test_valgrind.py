@@ -72,7 +72,12 @@ def assert_clean(logs, program, minimum=1):
 
 def test_responder_and_ctl_are_valgrind_clean(services, tmp_path, under_valgrind):
     from test_api_auth import ApiStack, Keys, claims, hs256  # needs PyJWT + cryptography
-    stack = ApiStack(tmp_path, services, Keys(), "pp_valgrind_api", processes=1, threads=2)
+    from test_api_uploads import psql
+    from servers import http
+    # SENDFILE_MODE=off: the responder streams the audio itself, so that
+    # path runs under valgrind too (nothing else here depends on the mode).
+    stack = ApiStack(tmp_path, services, Keys(), "pp_valgrind_api", processes=1, threads=2,
+                     env={"SENDFILE_MODE": "off"})
     try:
         sub = str(uuid.uuid4())
         token = hs256(claims(sub=sub, email=f"vg-{sub[:8]}@example.com"))
@@ -92,6 +97,18 @@ def test_responder_and_ctl_are_valgrind_clean(services, tmp_path, under_valgrind
         assert stack.call("POST", "/uploads/sign-url/", token, body={"filename": "a.pdf"})[0] == 200
         assert stack.call("POST", "/uploads/sign-url/", token, body={"filename": "../x"})[0] == 422
         assert stack.call("GET", "/elevenlabs/credits", token)[0] == 200
+        # A finished podcast's audio, streamed whole and by range.
+        audio = os.urandom(150000)
+        key = f"podcasts/podcast_{body['id']}.mp3"
+        with open(os.path.join(stack.storage, key), "wb") as f:
+            f.write(audio)
+        psql(stack.env["DATABASE_URL"], "UPDATE podcasts SET status = 'complete', "
+             "final_podcast_url = :'p1' WHERE id = :'p0'", body["id"],
+             f"{stack.url}/uploads/local/{key}")
+        status, _, got = stack.call("GET", f"/podcasts/{body['id']}", token)
+        assert status == 200 and got["stream_url"], got
+        assert http(got["stream_url"])[::2] == (200, audio)
+        assert http(got["stream_url"], headers={"Range": "bytes=70000-"})[::2] == (206, audio[70000:])
         assert stack.call("DELETE", f"/podcasts/{body['id']}", token)[0] == 204
     finally:
         stack.stop()
