@@ -80,10 +80,11 @@ def children_of(pid, name=None):
     return sorted(found)
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """PID's resident size in KiB; field="VmHWM" for its peak so far."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 

@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 import pp
-from servers import Lighttpd, Nginx, Responder, http, http_json, stop_all
+from servers import Lighttpd, Nginx, Responder, http, http_json, rss_kib, stop_all
 
 sys.path.insert(0, os.path.join(pp.ROOT, "tests", "stubs"))
 import s3_stub  # noqa: E402
@@ -413,14 +413,6 @@ def test_stream_sendfile_off_sends_the_audio(stack_off):
     assert status == 200 and int(headers["content-length"]) == n and body == b""
 
 
-def _peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_stream_sendfile_off_large_file_is_not_held_in_memory(stack_off):
     """A file of 40 MiB goes out a piece at a time: no responder process's
     peak RSS grows by anything near its size (reading it whole would)."""
@@ -428,13 +420,13 @@ def test_stream_sendfile_off_large_file_is_not_held_in_memory(stack_off):
     url, _ = complete_podcast(stack_off, audio)
     pids = stack_off.app.pids()
     assert pids
-    before = {p: _peak_rss_kib(p) for p in pids}
+    before = {p: rss_kib(p, "VmHWM") for p in pids}
     status, headers, body = http(url, timeout=120)
     assert status == 200 and int(headers["content-length"]) == len(audio)
     assert hashlib.sha256(body).digest() == hashlib.sha256(audio).digest()
     status, headers, body = http(url, headers={"Range": "bytes=1000000-30000000"}, timeout=120)
     assert status == 206 and body == audio[1000000:30000001]
-    grown = {p: _peak_rss_kib(p) - before[p] for p in pids}
+    grown = {p: rss_kib(p, "VmHWM") - before[p] for p in pids}
     assert max(grown.values()) < 16 * 1024, f"peak RSS grew (KiB): {grown}"
 
 
