@@ -61,6 +61,31 @@ jwks_b64_bignum(json_t *jwk, const char *field, char **cause)
 	return bn;
 }
 
+/* A public key of TYPE ("EC", "RSA") from the parameters in BLD, which
+ * PUSHED says were all pushed (FALSE also when BLD is NULL); BLD is freed
+ * here. NULL and *cause = INVALID when they make no usable key. */
+static EVP_PKEY *
+jwks_public_key(OSSL_PARAM_BLD *bld, gboolean pushed, const char *type, const char *invalid,
+    char **cause)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (!pushed || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		*cause = g_strdup(invalid);
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return pkey;
+}
+
 static EVP_PKEY *
 jwks_ec_key(json_t *jwk, char **cause)
 {
@@ -69,9 +94,7 @@ jwks_ec_key(json_t *jwk, char **cause)
 	const char *ys = json_string_value(json_object_get(jwk, "y"));
 	guchar *x = NULL, *y = NULL, point[65];
 	size_t xl = 0, yl = 0;
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM_BLD *bld;
 	EVP_PKEY *pkey = NULL;
 
 	if (crv == NULL || strcmp(crv, "P-256") != 0) {
@@ -88,21 +111,11 @@ jwks_ec_key(json_t *jwk, char **cause)
 	memcpy(point + 1, x, 32);
 	memcpy(point + 33, y, 32);
 	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		*cause = g_strdup("EC JWK: not a point on P-256");
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
+	pkey = jwks_public_key(bld, bld != NULL &&
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+	    "EC", "EC JWK: not a point on P-256", cause);
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	g_free(x);
 	g_free(y);
 	return pkey;
@@ -112,9 +125,7 @@ static EVP_PKEY *
 jwks_rsa_key(json_t *jwk, char **cause)
 {
 	BIGNUM *n = NULL, *e = NULL;
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM_BLD *bld;
 	EVP_PKEY *pkey = NULL;
 
 	if ((n = jwks_b64_bignum(jwk, "n", cause)) == NULL || (e = jwks_b64_bignum(jwk, "e", cause)) == NULL)
@@ -124,21 +135,11 @@ jwks_rsa_key(json_t *jwk, char **cause)
 		goto out;
 	}
 	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		*cause = g_strdup("RSA JWK: not a usable public key");
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
+	pkey = jwks_public_key(bld, bld != NULL &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e),
+	    "RSA", "RSA JWK: not a usable public key", cause);
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	BN_free(n);
 	BN_free(e);
 	return pkey;
