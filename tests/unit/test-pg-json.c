@@ -14,16 +14,25 @@ struct column {
 	const char *value;      /* NULL: SQL NULL */
 };
 
-/* One row of COLUMNS as the text pg_json_append_members makes of it,
- * wrapped in braces and parsed; the caller json_decref()s it. */
-static json_t *
-row_json(const struct column *columns, int n, const char *const *skip, char **text)
+/* Sets row ROW of RES to N values (NULL: SQL NULL). */
+static void
+result_set_row(PGresult *res, int row, const char *const *values, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *v = values[i];
+
+		g_assert_true(PQsetvalue(res, row, i, (char *)v, v != NULL ? (int)strlen(v) : -1));
+	}
+}
+
+/* A result with the names and types of N COLUMNS and one row of their
+ * values; the caller PQclear()s it. */
+static PGresult *
+result_new(const struct column *columns, int n)
 {
 	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
 	PGresAttDesc attrs[16];
-	GString *out = g_string_new("{");
-	json_error_t err;
-	json_t *obj;
+	const char *values[16];
 
 	g_assert_cmpint(n, <=, (int)G_N_ELEMENTS(attrs));
 	memset(attrs, 0, sizeof attrs);
@@ -32,13 +41,23 @@ row_json(const struct column *columns, int n, const char *const *skip, char **te
 		attrs[i].typid = columns[i].type;
 		attrs[i].typlen = -1;
 		attrs[i].atttypmod = -1;
+		values[i] = columns[i].value;
 	}
 	g_assert_true(PQsetResultAttrs(res, n, attrs));
-	for (int i = 0; i < n; i++) {
-		const char *v = columns[i].value;
+	result_set_row(res, 0, values, n);
+	return res;
+}
 
-		g_assert_true(PQsetvalue(res, 0, i, (char *)v, v != NULL ? (int)strlen(v) : -1));
-	}
+/* One row of COLUMNS as the text pg_json_append_members makes of it,
+ * wrapped in braces and parsed; the caller json_decref()s it. */
+static json_t *
+row_json(const struct column *columns, int n, const char *const *skip, char **text)
+{
+	PGresult *res = result_new(columns, n);
+	GString *out = g_string_new("{");
+	json_error_t err;
+	json_t *obj;
+
 	pg_json_append_members(out, res, 0, skip);
 	g_string_append_c(out, '}');
 	PQclear(res);
@@ -169,18 +188,9 @@ test_skip(void)
 	/* Everything skipped: no members, and the count says so. */
 	{
 		static const char *const all[] = { "id", "job_id", "title", "enqueued_at", NULL };
-		PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-		PGresAttDesc attrs[4];
+		PGresult *res = result_new(cols, G_N_ELEMENTS(cols));
 		GString *out = g_string_new(NULL);
 
-		memset(attrs, 0, sizeof attrs);
-		for (int i = 0; i < 4; i++) {
-			attrs[i].name = (char *)cols[i].name;
-			attrs[i].typid = cols[i].type;
-		}
-		g_assert_true(PQsetResultAttrs(res, 4, attrs));
-		for (int i = 0; i < 4; i++)
-			g_assert_true(PQsetvalue(res, 0, i, (char *)cols[i].value, (int)strlen(cols[i].value)));
 		g_assert_cmpint(pg_json_append_members(out, res, 0, all), ==, 0);
 		g_assert_cmpuint(out->len, ==, 0);
 		g_assert_cmpint(pg_json_append_members(out, res, 0, NULL), ==, 4);
@@ -237,10 +247,14 @@ test_string_offsets(void)
 static void
 test_plan_rows(void)
 {
-	static const char *const names[] = { "id", "hidden", "n", "at", "s" };
-	static const Oid types[] = { 1043, 1043, 23, 1184, 25 };
-	static const char *const rows[][5] = {
-		{ "a", "x", "1", "2025-01-01 00:00:00+00", "plain text" },
+	static const struct column cols[] = {
+		{ "id", 1043, "a" },
+		{ "hidden", 1043, "x" },
+		{ "n", 23, "1" },
+		{ "at", 1184, "2025-01-01 00:00:00+00" },
+		{ "s", 25, "plain text" },
+	};
+	static const char *const rows[][5] = {   /* rows 1 and 2 */
 		{ "b", "y", NULL, "2025-01-01 01:00:00.5+01", "tab\there \"q\" \001" },
 		{ "c", "z", "-3", NULL, "na\xc3\xafve\n" },
 	};
@@ -251,25 +265,11 @@ test_plan_rows(void)
 		"\"id\":\"c\",\"n\":-3,\"at\":null,\"s\":\"na\xc3\xafve\\n\"",
 	};
 	static const char *const skip[] = { "hidden", NULL };
-	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-	PGresAttDesc attrs[5];
+	PGresult *res = result_new(cols, G_N_ELEMENTS(cols));
 	struct pg_json_plan *plan;
 
-	memset(attrs, 0, sizeof attrs);
-	for (int i = 0; i < 5; i++) {
-		attrs[i].name = (char *)names[i];
-		attrs[i].typid = types[i];
-		attrs[i].typlen = -1;
-		attrs[i].atttypmod = -1;
-	}
-	g_assert_true(PQsetResultAttrs(res, 5, attrs));
-	for (int r = 0; r < 3; r++) {
-		for (int i = 0; i < 5; i++) {
-			const char *v = rows[r][i];
-
-			g_assert_true(PQsetvalue(res, r, i, (char *)v, v != NULL ? (int)strlen(v) : -1));
-		}
-	}
+	for (int r = 0; r < 2; r++)
+		result_set_row(res, r + 1, rows[r], G_N_ELEMENTS(rows[r]));
 	plan = pg_json_plan_new(res, skip);
 	for (int r = 0; r < 3; r++) {
 		GString *out = g_string_new("prefix:");
