@@ -69,63 +69,85 @@ podcast_uuid_valid(const char *s)
 	return TRUE;
 }
 
+/* One lookup of the user row of SUB: 1 and OUT, 0 when there is none, -1. */
+static int
+podcast_user_by_sub(struct db_conn *c, const char *sub, char out[ULID_LEN + 1], char **cause)
+{
+	const char *params[] = { sub };
+	PGresult *res = db_exec(c, "pp_user_by_sub", "SELECT id FROM users WHERE auth_user_id = $1::uuid",
+	    1, params);
+	int rc = -1;
+
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "user lookup");
+		goto out;
+	}
+	if ((rc = PQntuples(res) == 1))
+		g_strlcpy(out, PQgetvalue(res, 0, 0), ULID_LEN + 1);
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Inserts the row ID for SUB with EMAIL: 1 (inserted), 0 when a unique key
+ * (auth_user_id or email) is taken, -1. */
+static int
+podcast_user_insert(struct db_conn *c, const char *id, const char *sub, const char *email,
+    char **cause)
+{
+	const char *params[] = { id, email, sub };
+	PGresult *res = db_exec(c, "pp_user_insert",
+	    "INSERT INTO users (id, email, auth_user_id, podcast_limit, podcasts_created) "
+	    "VALUES ($1, $2, $3::uuid, 1, 0) ON CONFLICT DO NOTHING RETURNING id", 3, params);
+	int rc = -1;
+
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "user insert");
+		goto out;
+	}
+	rc = PQntuples(res) == 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
 int
 podcast_store_user(struct db_conn *c, const char *sub, const char *email,
     char out[ULID_LEN + 1], char **cause)
 {
-	const char *params[3];
-	char id[ULID_LEN + 1], *placeholder = NULL;
-	PGresult *res = NULL;
-	int rc = -1;
+	char id[ULID_LEN + 1], *address = NULL;
+	int rc;
 
 	if (!podcast_uuid_valid(sub)) {
 		*cause = g_strdup("sub is not a UUID");
 		return -1;
 	}
-	params[0] = sub;
-	res = db_exec(c, "pp_user_by_sub", "SELECT id FROM users WHERE auth_user_id = $1::uuid", 1, params);
-	if (!db_ok(res)) {
-		*cause = podcast_error(res, "user lookup");
-		goto out;
-	}
-	if (PQntuples(res) == 1)
-		goto found;
-	PQclear(res);
-	if (email == NULL)
-		email = placeholder = g_strdup_printf("%s@unknown.invalid", sub);
-	ulid_new(id);
-	params[0] = id;
-	params[1] = email;
-	params[2] = sub;
-	/* The outer SELECT cannot see the row the CTE inserts (one snapshot),
-	 * so the UNION gives the new row, or the one that was already there by
-	 * sub or by e-mail. A row committed by a concurrent request after our
-	 * snapshot is missed: then we ask once more. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		res = db_exec(c, "pp_user_upsert",
-		    "WITH ins AS (INSERT INTO users (id, email, auth_user_id, podcast_limit, podcasts_created) "
-		    "VALUES ($1, $2, $3::uuid, 1, 0) ON CONFLICT DO NOTHING RETURNING id) "
-		    "SELECT id FROM ins UNION ALL "
-		    "(SELECT id FROM users WHERE auth_user_id = $3::uuid OR email = $2 "
-		    "ORDER BY (auth_user_id = $3::uuid) DESC LIMIT 1) LIMIT 1", 3, params);
-		if (!db_ok(res)) {
-			*cause = podcast_error(res, "user upsert");
+	if ((rc = podcast_user_by_sub(c, sub, out, cause)) != 0)
+		return rc < 0 ? -1 : 0;
+	address = email != NULL ? g_strdup(email) : g_strdup_printf("%s@unknown.invalid", sub);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		ulid_new(id);
+		if ((rc = podcast_user_insert(c, id, sub, address, cause)) < 0)
+			goto out;
+		if (rc == 1) {
+			g_strlcpy(out, id, ULID_LEN + 1);
 			goto out;
 		}
-		if (PQntuples(res) == 1)
-			goto found;
-		PQclear(res);
-		res = NULL;
+		/* A conflict: a concurrent first request of SUB made its row (the
+		 * insert waited for it to commit, so this statement sees it), or
+		 * the address belongs to another subject's row. That row is never
+		 * ours: this subject gets a row of its own under an address made
+		 * unique by the new row's id. */
+		if ((rc = podcast_user_by_sub(c, sub, out, cause)) != 0)
+			goto out;
+		g_free(address);
+		address = g_strdup_printf("%s+%s@unknown.invalid", sub, id);
 	}
-	*cause = g_strdup("user upsert: no row after two attempts");
-	goto out;
-found:
-	g_strlcpy(out, PQgetvalue(res, 0, 0), ULID_LEN + 1);
-	rc = 0;
+	*cause = g_strdup("user insert: every address conflicted");
+	rc = -1;
 out:
-	PQclear(res);
-	g_free(placeholder);
-	return rc;
+	g_free(address);
+	return rc < 0 ? -1 : 0;
 }
 
 int

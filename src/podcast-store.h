@@ -28,11 +28,13 @@
 #define PODCAST_COMPLETE   "complete"
 #define PODCAST_FAILED     "failed"
 
-/* The user row of a token: found by auth_user_id = SUB, else (as the
- * Python service, which looked users up by email) by EMAIL, else inserted
- * with INSERT ... ON CONFLICT. EMAIL NULL: the user is stored under
- * "SUB@unknown.invalid" instead of the Python service's shared
- * "unknown@email.com", so users without an e-mail never share a row.
+/* The user row of a token: the one whose auth_user_id is SUB, else a new
+ * one (limit 1, created 0). Only the subject finds a row: never by e-mail
+ * (another subject may carry the same address; users.auth_user_id is NOT
+ * NULL, so no row is without an owner). The row keeps EMAIL, or
+ * "SUB@unknown.invalid" when EMAIL is NULL; when that address is already
+ * another row's (users.email is unique), "SUB+ID@unknown.invalid" with
+ * the new row's id. Concurrent first requests of one SUB make one row.
  * SUB must be a UUID (the column's type). 0 and OUT, or -1 and *cause. */
 int podcast_store_user(struct db_conn *c, const char *sub, const char *email,
     char out[ULID_LEN + 1], char **cause);
