@@ -267,8 +267,8 @@ out:
 }
 
 int
-voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
-    voice_tick_fn tick, void *data, struct pipeline_error *err)
+voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
+    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err)
 {
 	struct el_run run = { 0 };
 	gint64 last_tick = g_get_monotonic_time();
@@ -294,6 +294,14 @@ voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_don
 
 			if (nb != NULL && *nb > now) {
 				timeout_ms = (int)MIN(timeout_ms, (*nb - now) / 1000 + 1);
+				break;
+			}
+			if (!start(req, data)) {
+				struct pipeline_error e = { .message = g_strdup(
+				    "Voicing was interrupted; finished lines are kept") };
+
+				el_fail(&run, &e);
+				pipeline_error_clear(&e);
 				break;
 			}
 			g_queue_pop_head(&run.queue);

@@ -95,8 +95,8 @@ out:
 }
 
 int
-voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
-    voice_tick_fn tick, void *data, struct pipeline_error *err)
+voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
+    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err)
 {
 	int rate, rc = -1;
 
@@ -108,7 +108,7 @@ voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn
 	for (guint i = 0; i < reqs->len; i++) {
 		struct voice_request *req = g_ptr_array_index(reqs, i);
 
-		if (tick != NULL && !tick(data)) {
+		if ((tick != NULL && !tick(data)) || !start(req, data)) {
 			pipeline_error_set(err, FALSE, "Voicing was interrupted; finished lines are kept");
 			goto out;
 		}

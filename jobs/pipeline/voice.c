@@ -95,6 +95,16 @@ voice_line_done(struct voice_request *req, void *data)
 }
 
 static gboolean
+voice_line_start(struct voice_request *req, void *data)
+{
+	struct voice_state *st = data;
+
+	if (st->obs != NULL && st->obs->line_start != NULL)
+		return st->obs->line_start(req->index, st->obs->data);
+	return TRUE;
+}
+
+static gboolean
 voice_tick(void *data)
 {
 	struct voice_state *st = data;
@@ -161,9 +171,9 @@ voice_script(const struct config *cfg, const struct script *script,
 	log_info("voice: %s, %u lines, %u from the cache", st.provider, st.clips->len, cached);
 	if (reqs->len > 0) {
 		if (eleven)
-			rc = voice_elevenlabs_synthesise(cfg, reqs, voice_line_done, voice_tick, &st, err);
+			rc = voice_elevenlabs_synthesise(cfg, reqs, voice_line_start, voice_line_done, voice_tick, &st, err);
 		else
-			rc = voice_espeak_synthesise(cfg, reqs, voice_line_done, voice_tick, &st, err);
+			rc = voice_espeak_synthesise(cfg, reqs, voice_line_start, voice_line_done, voice_tick, &st, err);
 		if (rc != 0)
 			goto out;
 	}

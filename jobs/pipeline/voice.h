@@ -28,11 +28,15 @@ struct line_cache {
 
 /* Told after each line is ready (DONE of TOTAL, cached ones included) and
  * now and then while waiting (TICK): FALSE asks voicing to stop, keeping
- * what is cached. Either may be NULL. */
+ * what is cached. Asked before each line goes to the provider
+ * (LINE_START, INDEX in the script): a synthesis is paid for, so FALSE
+ * stops voicing before it (lines in flight finish and are cached). Any
+ * may be NULL. */
 struct voice_observer {
 	gboolean (*line_ready)(guint done, guint total, void *data);
 	gboolean (*tick)(void *data);
 	void *data;
+	gboolean (*line_start)(guint index, void *data);
 };
 
 /* One line a provider must synthesise. */
@@ -47,8 +51,10 @@ struct voice_request {
 	int attempts;
 };
 
-/* A provider calls DONE for each line it finished (its audio in
- * REQ->audio); DONE caches it and says whether to go on. */
+/* A provider calls START before it sends a line (FALSE: send no more)
+ * and DONE for each line it finished (its audio in REQ->audio); DONE
+ * caches it and says whether to go on. */
+typedef gboolean (*voice_start_fn)(struct voice_request *req, void *data);
 typedef gboolean (*voice_done_fn)(struct voice_request *req, void *data);
 typedef gboolean (*voice_tick_fn)(void *data);
 
@@ -68,10 +74,10 @@ int voice_script(const struct config *cfg, const struct script *script,
     GPtrArray **clips, struct pipeline_error *err);
 
 /* Providers: synthesise REQS (struct voice_request *) in order. */
-int voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
-    voice_tick_fn tick, void *data, struct pipeline_error *err);
-int voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_done_fn done,
-    voice_tick_fn tick, void *data, struct pipeline_error *err);
+int voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
+    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err);
+int voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
+    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err);
 
 /* Interprets an ElevenLabs error answer (STATUS, BODY) into *err; also
  * used for the in-run decision to back off (returns TRUE when the line
