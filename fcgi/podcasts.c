@@ -369,24 +369,30 @@ podcasts_delete(struct request *req)
 	const char *id;
 	struct storage *st = req->app->storage;
 	struct db_conn *conn;
-	char *cause = NULL, *final = NULL, *key;
+	char *cause = NULL, *final = NULL, *key = NULL;
+	gboolean in_flight = FALSE;
 	int found;
 
 	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
 		return;
-	found = podcast_store_delete(conn, id, req->user->id, &final, &cause);
+	found = podcast_store_delete(conn, id, req->user->id, &final, &in_flight, &cause);
 	db_release(conn);
 	if (!podcasts_found(req, found, cause))
 		return;
 	/* The row goes first: audio left behind by a failed removal is only
-	 * disk space (logged), a row without its audio would be a broken podcast. */
-	if (final != NULL && st != NULL && (key = storage_key_from_url(st, final)) != NULL) {
-		if (storage_delete(st, key, &cause) != STORAGE_OK) {
-			log_error("%s podcast %s deleted, its audio %s not: %s", req->request_id, id, key, cause);
-			g_clear_pointer(&cause, g_free);
-		}
-		g_free(key);
+	 * disk space (logged), a row without its audio would be a broken podcast.
+	 * A run still going may have put its MP3 without having recorded it:
+	 * its key is the task's rule. The run itself removes what it writes
+	 * after this (it checks the row after every upload). */
+	if (st != NULL && final != NULL)
+		key = storage_key_from_url(st, final);
+	if (st != NULL && key == NULL && in_flight)
+		key = g_strdup_printf("podcasts/podcast_%s.mp3", id);
+	if (key != NULL && storage_delete(st, key, &cause) != STORAGE_OK) {
+		log_error("%s podcast %s deleted, its audio %s not: %s", req->request_id, id, key, cause);
+		g_clear_pointer(&cause, g_free);
 	}
+	g_free(key);
 	g_free(final);
 	response_empty(req, 204);
 }

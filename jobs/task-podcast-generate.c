@@ -14,10 +14,18 @@
  * shown meanwhile) and becomes 'failed' only on a permanent error or when
  * no retry is left. Completion is one transaction that flips the status
  * only if it was not already complete and, only then, counts the podcast
- * in users.podcasts_created: a second run never counts it twice. */
+ * in users.podcasts_created: a second run never counts it twice.
+ *
+ * A podcast deleted while it runs (DELETE /podcasts/{id}) is cancelled:
+ * the row is looked up before each paid step (the script, every line sent
+ * to the voice provider) and the completion UPDATE finds it gone after the
+ * MP3 is stored; the run then removes what it stored (its cached lines,
+ * the MP3) and ends without a retry. The delete itself counted the podcast
+ * against the quota (src/podcast-store.h). */
 #include "autoconfig.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -54,25 +62,79 @@ struct gen {
 	char *requirements;
 	char *transcript;      /* JSON text from an earlier run, or NULL */
 	int last_progress;
+	gboolean gone;         /* the row was deleted: the run is cancelled */
 };
 
-static void
+/* Rows the statement touched, or -1 (logged). */
+static int
 gen_exec_logged(struct gen *g, const char *what, const char *sql, int n, const char *const *params)
 {
 	char *cause = NULL;
 	struct db_conn *conn = db_acquire(g->ctx->db, &cause);
 	PGresult *res;
+	int rows = -1;
 
 	if (conn == NULL) {
 		log_warn("podcast %s: %s: %s", g->id, what, cause);
 		g_free(cause);
-		return;
+		return -1;
 	}
 	res = db_exec(conn, NULL, sql, n, params);
 	if (!db_ok(res))
 		log_warn("podcast %s: %s: %s", g->id, what, PQresultErrorMessage(res));
+	else
+		rows = atoi(PQcmdTuples(res));
 	PQclear(res);
 	db_release(conn);
+	return rows;
+}
+
+/* FALSE once the row is gone (g->gone set): nothing more is to be paid
+ * for. A database that cannot answer is not taken for a delete: the run
+ * goes on and its completion, which needs the row, decides. */
+static gboolean
+gen_alive(struct gen *g)
+{
+	const char *params[] = { g->id };
+
+	if (!g->gone && gen_exec_logged(g, "row check",
+	    "SELECT 1 FROM podcasts WHERE id = $1", 1, params) == 0) {
+		log_info("podcast %s: deleted, the run is cancelled", g->id);
+		g->gone = TRUE;
+	}
+	return !g->gone;
+}
+
+/* A cancelled run removes what it stored: the MP3 (stored or not: its key
+ * is fixed) and the line audio of SCRIPT (NULL: no script yet). Lines are
+ * cached by content, so one another podcast shares is voiced again there,
+ * which costs less than keeping audio of a deleted podcast. */
+static void
+gen_cancel_cleanup(struct gen *g, const struct script *s)
+{
+	char *cause = NULL, *key;
+	guint removed = 0;
+
+	if (g->storage == NULL && (g->storage = storage_new(g->ctx->cfg, &cause)) == NULL) {
+		log_warn("podcast %s: cancelled, its audio not removed: %s", g->id, cause);
+		g_free(cause);
+		return;
+	}
+	key = g_strdup_printf("podcasts/podcast_%s.mp3", g->id);
+	if (storage_delete(g->storage, key, &cause) != STORAGE_OK)
+		log_warn("podcast %s: cancelled, %s not removed: %s", g->id, key, cause);
+	g_clear_pointer(&cause, g_free);
+	g_free(key);
+	for (guint i = 0; s != NULL && i < s->lines->len; i++) {
+		key = voice_line_key(g->ctx->cfg, g_ptr_array_index(s->lines, i));
+		if (storage_delete(g->storage, key, &cause) == STORAGE_OK)
+			removed++;
+		else
+			log_warn("podcast %s: cancelled, %s not removed: %s", g->id, key, cause);
+		g_clear_pointer(&cause, g_free);
+		g_free(key);
+	}
+	log_info("podcast %s: cancelled; its MP3 and %u cached lines removed", g->id, removed);
 }
 
 /* Records STAGE (unless the row is already past it) and raises progress. */
@@ -140,11 +202,16 @@ gen_begin(struct gen *g, struct pipeline_error *err)
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		res = db_exec(conn, NULL, "SELECT status FROM podcasts WHERE id = $1", 1, params);
-		if (db_ok(res) && PQntuples(res) == 1) {
+		if (!db_ok(res)) {
+			pipeline_error_set(err, FALSE, "Database error: %s", PQresultErrorMessage(res));
+			goto out;
+		}
+		if (PQntuples(res) == 1) {
 			rc = 0;   /* complete already: a duplicate delivery */
 			goto out;
 		}
 		pipeline_error_set(err, TRUE, "Podcast not found");
+		g->gone = TRUE;
 		goto out;
 	}
 	g->owner = PQgetisnull(res, 0, 0) ? NULL : g_strdup(PQgetvalue(res, 0, 0));
@@ -194,8 +261,11 @@ gen_save_script(struct gen *g, const struct script *s)
 	const char *params[] = { g->id, s->title, text };
 
 	/* The title the moment it exists, with the script it belongs to. */
-	gen_exec_logged(g, "save script", "UPDATE podcasts SET title = $2, transcript = $3::jsonb, "
-	    "updated_at = now() WHERE id = $1", 3, params);
+	if (gen_exec_logged(g, "save script", "UPDATE podcasts SET title = $2, transcript = $3::jsonb, "
+	    "updated_at = now() WHERE id = $1", 3, params) == 0) {
+		log_info("podcast %s: deleted while its script was written, the run is cancelled", g->id);
+		g->gone = TRUE;
+	}
 	free(text);
 	json_decref(j);
 }
@@ -220,6 +290,10 @@ gen_write(struct gen *g, struct pipeline_error *err)
 	if (text == NULL)
 		goto out;
 	log_info("podcast %s: %ld characters of text", g->id, g_utf8_strlen(text, -1));
+	if (!gen_alive(g)) {
+		pipeline_error_set(err, TRUE, "The podcast was deleted");
+		goto out;
+	}
 	gen_stage(g, "writing", GEN_AT_WRITING);
 	if (cfg->google_api_key != NULL && *cfg->google_api_key != '\0')
 		s = writer_gemini_write(cfg, text, g->requirements, err);
@@ -266,6 +340,13 @@ gen_line_ready(guint done, guint total, void *data)
 	task_heartbeat(g->ctx);
 	gen_stage(g, NULL, GEN_AT_VOICING + (int)((GEN_AT_MIXING - GEN_AT_VOICING) * done / MAX(total, 1)));
 	return !task_should_stop(g->ctx);
+}
+
+static gboolean
+gen_line_start(guint index, void *data)
+{
+	(void)index;
+	return gen_alive(data);
 }
 
 static gboolean
@@ -341,7 +422,16 @@ gen_complete(struct gen *g, const char *url, double seconds, struct pipeline_err
 	    "RETURNING owner_id", 3, params);
 	if (!db_ok(res))
 		goto db_fail;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+	if (PQntuples(res) == 0) {
+		/* Complete already (a concurrent run), or deleted: then the MP3
+		 * just stored is nobody's. The DELETE and this UPDATE lock the
+		 * row, so a delete after this point finds the URL and removes it. */
+		PQclear(res);
+		res = db_exec(conn, NULL, "SELECT 1 FROM podcasts WHERE id = $1", 1, params);
+		if (!db_ok(res))
+			goto db_fail;
+		g->gone = PQntuples(res) == 0;
+	} else if (!PQgetisnull(res, 0, 0)) {
 		const char *owner[] = { PQgetvalue(res, 0, 0) };
 		PGresult *inc = db_exec(conn, NULL, "UPDATE users SET podcasts_created = "
 		    "COALESCE(podcasts_created, 0) + 1 WHERE id = $1", 1, owner);
@@ -372,7 +462,8 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	struct gen g = { 0 };
 	struct pipeline_error err = { 0 };
 	struct line_cache cache = { gen_cache_get, gen_cache_put, &g };
-	struct voice_observer obs = { gen_line_ready, gen_tick, &g };
+	struct voice_observer obs = { .line_ready = gen_line_ready, .tick = gen_tick,
+	    .line_start = gen_line_start, .data = &g };
 	struct script *s = NULL;
 	GPtrArray *clips = NULL;
 	GBytes *mp3 = NULL;
@@ -391,7 +482,11 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		goto out;
 	}
 	if (begun < 0) {
-		/* Nothing was written on the row: it may not exist. */
+		/* Nothing was written on the row: it may not exist. A run that
+		 * stored the MP3 and died before the check after it leaves the
+		 * MP3 of a deleted row: removed here. */
+		if (g.gone)
+			gen_cancel_cleanup(&g, NULL);
 		result = task_error(ctx, err.permanent ? TASK_FAIL : TASK_RETRY, "%s", err.message);
 		goto out;
 	}
@@ -409,7 +504,7 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		if (s != NULL)
 			log_info("podcast %s: reusing the saved script", g.id);
 	}
-	if (s == NULL && (s = gen_write(&g, &err)) == NULL)
+	if ((s == NULL && (s = gen_write(&g, &err)) == NULL) || g.gone)
 		goto fail;
 	if (task_should_stop(ctx)) {
 		pipeline_error_set(&err, FALSE, "Stopped before voicing; the script is saved");
@@ -424,6 +519,8 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	if ((mp3 = gen_mix(&g, s, clips, &seconds, &err)) == NULL)
 		goto fail;
 
+	if (!gen_alive(&g))
+		goto fail;
 	gen_stage(&g, "uploading", GEN_AT_UPLOADING);
 	key = g_strdup_printf("podcasts/podcast_%s.mp3", g.id);
 	put = storage_put(g.storage, key, g_bytes_get_data(mp3, NULL), g_bytes_get_size(mp3),
@@ -433,7 +530,7 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		goto fail;
 	}
 	url = storage_object_url(g.storage, key);
-	if (gen_complete(&g, url, seconds, &err) != 0)
+	if (gen_complete(&g, url, seconds, &err) != 0 || g.gone)
 		goto fail;
 	log_info("podcast %s: complete, %u lines, %.1f s, %zu bytes", g.id, s->lines->len, seconds,
 	    g_bytes_get_size(mp3));
@@ -441,7 +538,13 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	    "lines", (int)s->lines->len);
 	goto out;
 fail:
-	result = gen_fail(&g, &err);
+	if (g.gone) {
+		/* Cancelled by a delete: nothing to retry, nothing to mark. */
+		gen_cancel_cleanup(&g, s);
+		json_decref(ctx->result);
+		ctx->result = json_pack("{s:b}", "cancelled", 1);
+	} else
+		result = gen_fail(&g, &err);
 out:
 	pipeline_error_clear(&err);
 	if (clips != NULL)

@@ -285,14 +285,24 @@ out:
 
 int
 podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char **final_url,
-    char **cause)
+    gboolean *in_flight, char **cause)
 {
 	const char *params[] = { id, owner };
-	PGresult *res = db_exec(c, NULL,
-	    "DELETE FROM podcasts WHERE id = $1 AND owner_id = $2 RETURNING final_podcast_url", 2, params);
+	/* One statement, so one transaction: the row goes and, when its run
+	 * had not finished, the owner's count rises with it. The completion
+	 * (jobs/task-podcast-generate.c) raises the count in the UPDATE that
+	 * makes the row complete; the row lock orders the two, so exactly one
+	 * of them counts the podcast. */
+	PGresult *res = db_exec(c, "pp_podcast_delete",
+	    "WITH gone AS (DELETE FROM podcasts WHERE id = $1 AND owner_id = $2 "
+	    "  RETURNING final_podcast_url, status IN ('pending', 'processing') AS in_flight), "
+	    "counted AS (UPDATE users SET podcasts_created = COALESCE(podcasts_created, 0) + 1 "
+	    "  WHERE id = $2 AND EXISTS (SELECT 1 FROM gone WHERE in_flight) RETURNING id) "
+	    "SELECT final_podcast_url, COALESCE(in_flight, false) FROM gone", 2, params);
 	int rc = -1;
 
 	*final_url = NULL;
+	*in_flight = FALSE;
 	if (!db_ok(res)) {
 		*cause = podcast_error(res, "podcast delete");
 		goto out;
@@ -300,6 +310,8 @@ podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char 
 	rc = PQntuples(res) == 1;
 	if (rc == 1 && !PQgetisnull(res, 0, 0))
 		*final_url = g_strdup(PQgetvalue(res, 0, 0));
+	if (rc == 1)
+		*in_flight = PQgetvalue(res, 0, 1)[0] == 't';
 out:
 	PQclear(res);
 	return rc;

@@ -64,10 +64,14 @@ int podcast_store_get(struct db_conn *c, const char *id, const char *owner, json
 int podcast_store_list(struct db_conn *c, const char *owner, const char *before, int limit,
     GString *out, gboolean *more, char last_id[ULID_LEN + 1], char **cause);
 
-/* Deletes OWNER's podcast ID: 1 (and *final_url, the stored audio's URL or
- * NULL, caller frees), 0 when missing or someone else's, -1. */
+/* Deletes OWNER's podcast ID: 1, 0 when missing or someone else's, -1.
+ * On 1, *final_url is the stored audio's URL or NULL (caller frees) and
+ * *in_flight TRUE when the podcast was pending or processing: its run is
+ * cancelled (the task finds the row gone and stops) and, in the same
+ * transaction as the delete, the owner's podcasts_created is raised: a
+ * podcast deleted before it finished counts against the quota as made. */
 int podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char **final_url,
-    char **cause);
+    gboolean *in_flight, char **cause);
 
 /* The sweeper: ids of podcasts pending for longer than MIN_AGE_S seconds
  * whose job was never enqueued, oldest first, at most LIMIT. */
