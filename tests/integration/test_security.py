@@ -1,0 +1,146 @@
+"""What the public surface must not give away (issue 11, "Security"):
+/health/ready without addresses, ports or driver messages and without a
+Redis connection per call; REDIS_URL passwords in no log or error, a bad
+REDIS_URL refused at start-up with 78; CORS_ORIGINS=["*"] never echoing an
+origin with credentials."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import pp
+from servers import Nginx, Responder, http, http_json, stop_all
+
+pytestmark = pytest.mark.skipif(not os.path.exists(pp.binary("podcastpro-fcgi")),
+                                reason="podcastpro-fcgi is not built in PP_BUILDDIR")
+
+REDIS_PASSWORD = "redis-pw-Zq81xk"
+DB_PASSWORD = "db-pw-Kp27mv"
+
+
+class Redis:
+    """A redis-server of our own (so a test can stop it), with a password."""
+
+    def __init__(self, workdir, password=REDIS_PASSWORD):
+        self.port = pp.free_port()
+        self.password = password
+        self.proc = pp.Proc(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", str(workdir),
+                             "--requirepass", password],
+                            log=os.path.join(str(workdir), "redis.log"))
+        pp.wait_for(lambda: self.cli("PING") == "PONG", what="redis-server")
+
+    @property
+    def url(self):
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "-a", self.password,
+                              "--no-auth-warning", *args],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def connections_received(self):
+        info = self.cli("INFO", "stats")
+        return int(re.search(r"total_connections_received:(\d+)", info).group(1))
+
+    def stop(self):
+        self.proc.signal(signal.SIGCONT)
+        self.proc.stop()
+
+
+def closed_port():
+    return pp.free_port()
+
+
+def assert_no_leak(text, *secrets):
+    for s in secrets:
+        assert s not in text, f"{s!r} leaked in: {text[-2000:]}"
+
+
+# -- /health/ready -----------------------------------------------------------
+
+def test_ready_says_down_without_addresses_and_logs_the_cause(tmpdir_world, services):
+    db_port, redis_port = closed_port(), closed_port()
+    env = {"DATABASE_URL": f"postgresql://pp:{DB_PASSWORD}@127.0.0.1:{db_port}/pp?connect_timeout=2",
+           "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{redis_port}/0",
+           "HEALTH_READY_TIMEOUT_MS": "1500"}
+    app = Responder.listen(tmpdir_world, services, processes=1, threads=2, env=env)
+    web = Nginx(tmpdir_world, app.socket, keepalive=1)
+    try:
+        status, _, raw = http(web.url + "/health/ready")
+        body = raw.decode()
+        assert status == 503, body
+        doc = http_json(web.url + "/health/ready")[2]
+        # The shape is kept; each failed check just says "down".
+        assert doc["status"] == "not_ready"
+        for name in ("database", "redis"):
+            check = doc["checks"][name]
+            assert check["status"] == "down" and check["error"] == "down", doc
+            assert set(check) == {"status", "latency_ms", "error"}, doc
+        for leak in (str(db_port), str(redis_port), "127.0.0.1", "refused", "onnect", "server",
+                     DB_PASSWORD, REDIS_PASSWORD):
+            assert leak not in body, (leak, body)
+        # The cause is in the server's log instead, with the detail.
+        pp.wait_for(lambda: "not ready" in app.log_text(), 5, what="the not-ready log line")
+        line = next(l for l in app.log_text().splitlines() if "not ready" in l)
+        assert "database down (" in line and str(db_port) in line, line
+        assert "redis down (" in line and "refused" in line.lower(), line
+        assert_no_leak(app.log_text(), REDIS_PASSWORD, DB_PASSWORD)
+    finally:
+        stop_all(web, app)
+
+
+def test_ready_reuses_its_redis_connection(tmpdir_world, services):
+    redis = Redis(tmpdir_world)
+    app = web = None
+    try:
+        app = Responder.listen(tmpdir_world, services, processes=1, threads=2,
+                               env={"REDIS_URL": redis.url, "HEALTH_READY_TIMEOUT_MS": "2000"})
+        web = Nginx(tmpdir_world, app.socket, keepalive=1)
+        assert http_json(web.url + "/health/ready")[0] == 200
+        before = redis.connections_received()
+        for _ in range(50):
+            status, _, doc = http_json(web.url + "/health/ready")
+            assert status == 200 and doc["checks"]["redis"]["status"] == "up", doc
+        grown = redis.connections_received() - before
+        # At most one per acceptor thread (a thread's first call), never one per call.
+        assert grown <= app.acceptors, f"{grown} new Redis connections for 50 calls"
+        # A connection Redis dropped is replaced within the same call.
+        redis.cli("CLIENT", "KILL", "TYPE", "normal")
+        for _ in range(6):
+            status, _, doc = http_json(web.url + "/health/ready")
+            assert status == 200, doc
+        assert_no_leak(app.log_text(), REDIS_PASSWORD)
+    finally:
+        stop_all(web, app, redis)
+
+
+def test_ready_bounded_when_redis_is_stopped(tmpdir_world, services):
+    redis = Redis(tmpdir_world)
+    app = web = None
+    try:
+        app = Responder.listen(tmpdir_world, services, processes=1, threads=2,
+                               env={"REDIS_URL": redis.url, "HEALTH_READY_TIMEOUT_MS": "1500",
+                                    "REDIS_TIMEOUT_MS": "1000"})
+        web = Nginx(tmpdir_world, app.socket, keepalive=1)
+        for _ in range(4):   # each thread connected
+            assert http_json(web.url + "/health/ready")[0] == 200
+        redis.proc.signal(signal.SIGSTOP)
+        # A held connection, then (once dropped) new ones, on either thread.
+        for _ in range(4):
+            t = time.monotonic()
+            status, _, raw = http(web.url + "/health/ready", timeout=20)
+            took = time.monotonic() - t
+            assert status == 503, raw
+            assert took < 1.5 + 1.0, f"/health/ready took {took:.1f} s"
+            assert_no_leak(raw.decode(), str(redis.port), "127.0.0.1", REDIS_PASSWORD)
+        redis.proc.signal(signal.SIGCONT)
+        pp.wait_for(lambda: http_json(web.url + "/health/ready")[0] == 200, 10,
+                    what="ready after Redis resumes")
+        assert_no_leak(app.log_text(), REDIS_PASSWORD)
+    finally:
+        stop_all(web, app, redis)
