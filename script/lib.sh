@@ -7,6 +7,11 @@ libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libespeak-ng-dev libmp3la
 libmpg123-dev mpg123 postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
 python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-redis
 python3-psycopg2 procps iproute2 curl python3-celery"
+# The browser test (tests/browser): Debian's chromium, and node and npm
+# unless they are there already (NodeSource's nodejs brings its own npm).
+PP_PACKAGES="$PP_PACKAGES chromium"
+command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 
 pp_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -34,6 +39,19 @@ pp_install_deps() {
 		|| { [ $own_policy = yes ] && $sudo rm -f $policy; return 1; }
 	[ $own_policy = yes ] && $sudo rm -f $policy
 	return 0
+}
+
+# The browser test's npm packages (tests/browser/package-lock.json): `npm ci`,
+# quietly, when node_modules is missing or the lock changed since the last
+# successful run (its hash is kept in node_modules/.pp-lock.sha256).
+pp_browser_deps() {
+	local dir=tests/browser sum
+	sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) || return 1
+	[ "$(cat "$dir/node_modules/.pp-lock.sha256" 2>/dev/null)" = "$sum" ] && return 0
+	command -v npm >/dev/null 2>&1 || { pp_log "npm is not installed"; return 1; }
+	pp_log "npm ci in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
+	echo "$sum" >"$dir/node_modules/.pp-lock.sha256"
 }
 
 # Builds into build/NAME with extra configure flags; quiet unless it fails.
