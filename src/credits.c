@@ -124,8 +124,8 @@ credits_fetch(const struct config *cfg, struct credits_info *out, char **cause)
 	if (cfg->elevenlabs_api_key == NULL || *cfg->elevenlabs_api_key == '\0') {
 		memset(out, 0, sizeof *out);
 		out->offline = TRUE;
-		out->character_limit = G_MAXLONG;
-		out->characters_available = G_MAXLONG;
+		out->character_limit = CREDITS_OFFLINE_CHARACTERS;
+		out->characters_available = CREDITS_OFFLINE_CHARACTERS;
 		g_strlcpy(out->status, "offline", sizeof out->status);
 		return 0;
 	}
@@ -171,10 +171,7 @@ credits_json(const struct credits_info *info)
 {
 	double pct;
 
-	if (info->offline)
-		return json_pack("{s:i,s:n,s:n,s:f,s:b,s:s}", "character_count", 0,
-		    "character_limit", "characters_available", "usage_percentage", 0.0,
-		    "can_create_professional_voice", 1, "status", "offline");
+	/* Offline too: its figures are numbers like the others (status "offline"). */
 	pct = info->character_limit > 0 ?
 	    round((double)info->character_count * 10000.0 / (double)info->character_limit) / 100.0 : 0.0;
 	return json_pack("{s:I,s:I,s:I,s:f,s:b,s:s}",

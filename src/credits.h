@@ -1,7 +1,8 @@
 /* ElevenLabs credits: GET {ELEVENLABS_API_URL}/v1/user/subscription with
  * xi-api-key, cached for 60 s per process (per API URL and key). Failures
  * are not cached. With no ELEVENLABS_API_KEY the speech provider is the
- * offline one (espeak-ng): credits are unlimited.
+ * offline one (espeak-ng): credits are unlimited, shown as
+ * CREDITS_OFFLINE_CHARACTERS available.
  *
  * Thread safety: every function may be called from any thread.
  * Ownership: credits_json() returns a new reference; *cause is the caller's. */
@@ -18,8 +19,13 @@ struct config;
 
 #define CREDITS_CACHE_SECONDS 60
 
+/* Offline (no ElevenLabs key) the limit and the characters available: a
+ * number a UI can show and compare (a null would read as "low": in
+ * JavaScript null < 5000), exact in every JSON parser. */
+#define CREDITS_OFFLINE_CHARACTERS 1000000000L
+
 struct credits_info {
-	gboolean offline;              /* no ElevenLabs key: unlimited */
+	gboolean offline;              /* no ElevenLabs key: unlimited (CREDITS_OFFLINE_CHARACTERS) */
 	long character_count;          /* used this period */
 	long character_limit;
 	long characters_available;     /* limit - count, never negative */
@@ -36,14 +42,15 @@ enum credits_result {
 int credits_fetch(const struct config *cfg, struct credits_info *out, char **cause);
 
 /* Is there at least REQUIRED? *AVAILABLE (may be NULL) gets the count
- * (G_MAXLONG offline). CREDITS_UNAVAILABLE sets *cause. */
+ * (CREDITS_OFFLINE_CHARACTERS offline). CREDITS_UNAVAILABLE sets *cause. */
 enum credits_result credits_check(const struct config *cfg, long required, long *available,
     char **cause);
 
 /* The body of GET /elevenlabs/credits: {"character_count",
  * "character_limit", "characters_available", "usage_percentage",
- * "can_create_professional_voice", "status"}. Offline: limit and available
- * are null (unlimited), usage 0, status "offline". */
+ * "can_create_professional_voice", "status"}, the Python service's fields.
+ * Offline: count 0, limit and available CREDITS_OFFLINE_CHARACTERS, usage
+ * 0.0, status "offline"; every figure is a number, never null. */
 json_t *credits_json(const struct credits_info *info);
 
 /* Forgets the cached answer (tests, SIGHUP). */

@@ -1,6 +1,6 @@
 """GET /elevenlabs/credits through nginx: ElevenLabs' subscription (a stub
 speaking its wire format, errors included), the 60 s per-process cache,
-503 on failure, and the offline provider's unlimited answer."""
+503 on failure, and the offline provider's answer (numbers, status offline)."""
 import json
 import os
 import threading
@@ -132,14 +132,22 @@ def test_credits_elevenlabs_down_is_503(tmpdir_world, services):
         stop_all(web, app)
 
 
-def test_credits_offline_provider_is_unlimited(tmpdir_world, services):
+def test_credits_offline_gives_numbers_a_ui_can_show(tmpdir_world, services):
+    """No ElevenLabs key: the Python service's fields, every figure a number
+    (the frontend warns when characters_available < 5000, and in JavaScript
+    null < 5000 is true), characters_available large, status "offline"."""
     env = {"ELEVENLABS_API_URL": f"http://127.0.0.1:{pp.free_port()}"}
     app, web = serve(tmpdir_world, services, env)
     try:
         status, _, doc = http_json(web.url + "/elevenlabs/credits")
         assert status == 200
-        assert doc == {"character_count": 0, "character_limit": None, "characters_available": None,
-                       "usage_percentage": 0.0, "can_create_professional_voice": True,
-                       "status": "offline"}
+        assert doc == {"character_count": 0, "character_limit": 1000000000,
+                       "characters_available": 1000000000, "usage_percentage": 0.0,
+                       "can_create_professional_voice": True, "status": "offline"}
+        for field in ("character_count", "character_limit", "characters_available", "usage_percentage"):
+            assert isinstance(doc[field], (int, float)) and not isinstance(doc[field], bool), field
+        assert doc["characters_available"] >= 5000 * 1000
+        # Exact in every JSON parser (JavaScript's integers end at 2^53).
+        assert doc["characters_available"] < 2 ** 53
     finally:
         stop_all(web, app)
