@@ -13,7 +13,6 @@
 #include "storage.h"
 #include "uploads.h"
 
-#define UPLOAD_FILENAME_MAX 255
 #define UPLOAD_FORM_TTL 3600
 
 static int
@@ -34,29 +33,6 @@ storage_app_fini(struct app *app)
 }
 
 const struct app_module storage_app_module = { "storage", storage_app_init, storage_app_fini };
-
-/* NULL when NAME is acceptable as the last part of a key, else why not. */
-static const char *
-uploads_filename_problem(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0)
-		return "Filename must not be empty";
-	if (n > UPLOAD_FILENAME_MAX)
-		return "Filename is too long (at most 255 bytes)";
-	if (!g_utf8_validate(name, (gssize)n, NULL))
-		return "Filename must be valid UTF-8";
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return "Filename must not contain control characters";
-		if (*p == '/' || *p == '\\')
-			return "Filename must not contain path separators";
-	}
-	if (strstr(name, "..") != NULL)
-		return "Filename must not contain \"..\"";
-	return NULL;
-}
 
 /* The Content-Type for NAME: the configured type whose subtype is the
  * file's extension ("application/pdf" for ".pdf"), else the first one. */
@@ -92,11 +68,8 @@ uploads_sign_url(struct request *req)
 	const struct config *cfg = req->app->cfg;
 	struct storage_post_conditions cond = { 0 };
 	json_t *body, *filename, *form;
-	const char *problem;
 	char *key = NULL, *ctype = NULL, *cause = NULL;
-	char stamp[32];
 	time_t now = time(NULL);
-	struct tm tm;
 
 	if ((body = request_json(req)) == NULL)
 		return;
@@ -109,18 +82,14 @@ uploads_sign_url(struct request *req)
 		response_validation(req, "body", "filename", "Input should be a valid string", "string_type");
 		goto out;
 	}
-	if ((problem = uploads_filename_problem(json_string_value(filename))) != NULL) {
-		response_validation(req, "body", "filename", problem, "value_error");
+	/* Any string: the key's name part is normalised, never refused, so
+	 * that url + key is a URL without escaping (doc/storage.md). */
+	if ((key = storage_upload_key(req->user->sub, json_string_value(filename), now)) == NULL) {
+		log_error("%s sign-url: no valid key for subject %s", req->request_id, req->user->sub);
+		response_error(req, 500, "Failed to generate upload URL");
 		goto out;
 	}
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
-	key = g_strdup_printf("podcasts/%s/%s_%s", req->user->sub, stamp, json_string_value(filename));
-	if (!storage_key_valid(key)) {
-		response_validation(req, "body", "filename", "Filename is not acceptable", "value_error");
-		goto out;
-	}
-	ctype = uploads_content_type(cfg->upload_content_types, json_string_value(filename));
+	ctype = uploads_content_type(cfg->upload_content_types, strrchr(key, '/') + 1);
 	cond.min_size = 1;
 	cond.max_size = (gint64)cfg->max_file_size_mb * 1024 * 1024;
 	cond.acl = "private";

@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "storage-private.h"
 
 #define STORAGE_KEY_MAX 1024
+#define STORAGE_UPLOAD_STEM_MAX 100
+#define STORAGE_UPLOAD_EXT_MAX 16
 /* Derives the local signing secret from the JWT secret, so a deployment
  * with only SUPABASE_JWT_SECRET works, without ever using that secret
  * itself for a second purpose. */
@@ -135,6 +139,102 @@ storage_key_valid(const char *key)
 			return FALSE;
 	}
 	return TRUE;
+}
+
+/* TRUE when EXT (after a '.') is 1 to 16 ASCII letters and digits. */
+static gboolean
+storage_upload_ext_ok(const char *ext)
+{
+	size_t n = strlen(ext);
+
+	if (n == 0 || n > STORAGE_UPLOAD_EXT_MAX)
+		return FALSE;
+	for (const char *p = ext; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+char *
+storage_upload_name(const char *filename, const char *tag)
+{
+	char *valid = g_utf8_make_valid(filename != NULL ? filename : "", -1);
+	/* "C": the same letters whatever the process's locale ("é" -> "e");
+	 * what has no ASCII form becomes '?', then '_'. */
+	char *ascii = g_str_to_ascii(valid, "C");
+	char *dot, *ext = NULL;
+	GString *name = g_string_new(NULL);
+
+	g_strstrip(ascii);
+	if ((dot = strrchr(ascii, '.')) != NULL && storage_upload_ext_ok(dot + 1)) {
+		ext = dot + 1;
+		*dot = '\0';
+	}
+	for (const char *p = ascii; *p != '\0' && name->len < STORAGE_UPLOAD_STEM_MAX; p++) {
+		char c = g_ascii_isalnum(*p) || *p == '.' || *p == '-' ? *p : '_';
+
+		if (name->len == 0 && (c == '.' || c == '_' || c == '-'))
+			continue;
+		if ((c == '_' || c == '.') && name->str[name->len - 1] == c)
+			continue;
+		g_string_append_c(name, c);
+	}
+	while (name->len > 0 && strchr("._-", name->str[name->len - 1]) != NULL)
+		g_string_truncate(name, name->len - 1);
+	if (name->len == 0)
+		g_string_append(name, "file");
+	if (tag != NULL && *tag != '\0')
+		g_string_append_printf(name, "_%s", tag);
+	if (ext != NULL)
+		g_string_append_printf(name, ".%s", ext);
+	g_free(ascii);
+	g_free(valid);
+	return g_string_free(name, FALSE);
+}
+
+/* Fills TAG with LEN random characters of [0-9a-z] (Crockford's base32
+ * letters, lower case: no i, l, o, u) and a NUL. From the kernel, not
+ * g_random: preforked processes would share one g_random sequence. */
+static void
+storage_upload_tag(char *tag, size_t len)
+{
+	static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	guint8 rnd[64];
+	size_t got = 0;
+
+	g_assert(len <= sizeof rnd);
+	while (got < len) {
+		ssize_t n = getrandom(rnd + got, len - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+		} else if (errno != EINTR) {
+			/* No getrandom: still unique enough for a key, which is no secret. */
+			for (; got < len; got++)
+				rnd[got] = (guint8)g_random_int();
+		}
+	}
+	for (size_t i = 0; i < len; i++)
+		tag[i] = alphabet[rnd[i] & 31];
+	tag[len] = '\0';
+}
+
+char *
+storage_upload_key(const char *sub, const char *filename, time_t now)
+{
+	char tag[STORAGE_UPLOAD_TAG_LEN + 1], stamp[32], *name, *key;
+	struct tm tm;
+
+	storage_upload_tag(tag, STORAGE_UPLOAD_TAG_LEN);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
+	name = storage_upload_name(filename, tag);
+	key = g_strdup_printf("podcasts/%s/%s_%s", sub, stamp, name);
+	g_free(name);
+	if (!storage_key_valid(key))
+		g_clear_pointer(&key, g_free);
+	return key;
 }
 
 static enum storage_result
@@ -334,10 +434,9 @@ storage_presign_post(const struct storage *st, const char *key,
 	json_object_update(fields, result);
 	json_decref(result);
 	json_decref(conds);
+	/* Ending in '/': the frontend makes the object's URL as url + key. */
 	if (st->local)
-		result = json_pack("{s:s+,s:o}", "url", st->public_url, "/uploads/local", "fields", fields);
-	else if (st->endpoint != NULL)
-		result = json_pack("{s:s,s:o}", "url", st->base_url, "fields", fields);
+		result = json_pack("{s:s+,s:o}", "url", st->public_url, "/uploads/local/", "fields", fields);
 	else
 		result = json_pack("{s:s+,s:o}", "url", st->base_url, "/", "fields", fields);
 	return result;

@@ -50,6 +50,26 @@ const char *storage_kind(const struct storage *st);
 
 gboolean storage_key_valid(const char *key);
 
+/* Upload keys (doc/storage.md, "Upload keys"): podcasts/{sub}/{YYYYmmdd_HHMMSS}_{name},
+ * where {name} is FILENAME normalised to [A-Za-z0-9._-] with a random tag
+ * before its extension, so that a URL made by plain concatenation needs no
+ * escaping and two forms never share a key. */
+
+/* Characters in the random tag storage_upload_key() puts in {name}. */
+#define STORAGE_UPLOAD_TAG_LEN 8
+
+/* {name} for FILENAME (any string, NULL as ""): transliterated to ASCII,
+ * every character outside [A-Za-z0-9._-] made '_', runs of '_' and of '.'
+ * made one, '.', '_' and '-' trimmed from both ends, at most 100
+ * characters ("file" when nothing is left), then "_" TAG (when TAG is
+ * neither NULL nor empty), then the extension: "." and the 1 to 16 ASCII
+ * letters and digits after the last '.', if that is what follows it. */
+char *storage_upload_name(const char *filename, const char *tag);
+/* podcasts/{SUB}/{NOW as YYYYmmdd_HHMMSS, UTC}_{storage_upload_name(FILENAME,
+ * a new random tag of STORAGE_UPLOAD_TAG_LEN characters of [0-9a-z])}, or
+ * NULL when SUB makes the key invalid. */
+char *storage_upload_key(const char *sub, const char *filename, time_t now);
+
 /* Stores LEN bytes of DATA under KEY (CONTENT_TYPE may be NULL). */
 enum storage_result storage_put(struct storage *st, const char *key, const void *data, gsize len,
     const char *content_type, char **cause);
@@ -68,7 +88,8 @@ enum storage_result storage_delete(struct storage *st, const char *key, char **c
 /* The URL we hand out for KEY as original_file_url / final_podcast_url:
  * S3: https://{bucket}.s3.{region}.amazonaws.com/{key} or
  * {endpoint}/{bucket}/{key}; local: {PUBLIC_URL}/uploads/local/{key}
- * (which is the upload form's url + "/" + key). NULL for an invalid key. */
+ * (key percent-encoded). The upload form's url ends in '/', so its url +
+ * key names the same object. NULL for an invalid key. */
 char *storage_object_url(const struct storage *st, const char *key);
 /* The key of an object URL of ours (any of the forms above, S3's other
  * spellings, s3://bucket/key, query string ignored), or NULL when URL is not
@@ -92,8 +113,10 @@ struct storage_post_conditions {
 /* A presigned POST form for KEY, as boto3's generate_presigned_post gives:
  * {"url": ..., "fields": {"key", "acl"?, "Content-Type"?, "x-amz-algorithm",
  * "x-amz-credential", "x-amz-date", "policy", "x-amz-signature"}}.
- * Locally url is {PUBLIC_URL}/uploads/local and the policy is signed with
- * the local secret. NULL and *cause on failure. */
+ * url always ends in '/' (https://{bucket}.s3.{region}.amazonaws.com/,
+ * {endpoint}/{bucket}/, locally {PUBLIC_URL}/uploads/local/), so that
+ * url + key is the object's URL; locally the policy is signed with the
+ * local secret. NULL and *cause on failure. */
 json_t *storage_presign_post(const struct storage *st, const char *key,
     const struct storage_post_conditions *cond, time_t now, char **cause);
 

@@ -164,12 +164,46 @@ def test_sign_url_needs_a_token(stack):
     assert (status, doc) == (401, {"detail": "Authorization header missing"})
 
 
-@pytest.mark.parametrize("name", ["", "../x.pdf", "a/b.pdf", "a\\b.pdf", "x..pdf", "a\x01b.pdf",
-                                  "a\nb.pdf", "x" * 252 + ".pdf"])
-def test_sign_url_refuses_bad_filenames(stack, name):
-    status, _, doc = stack.sign_url(str(uuid.uuid4()), name)
-    assert status == 422, doc
-    assert doc["detail"][0]["loc"] == ["body", "filename"]
+# What the frontend does with its File's name, and what the key's name
+# part becomes (doc/storage.md, "Upload keys"); TAG is the random part.
+NAMES = [
+    ("Résumé été #1 100%?.pdf", "Resume_ete_1_100_TAG.pdf"),
+    ("My report (final).pdf", "My_report_final_TAG.pdf"),
+    ("100%.pdf", "100_TAG.pdf"),
+    ("what?a=1&b=2.pdf", "what_a_1_b_2_TAG.pdf"),
+    ("#hash.pdf", "hash_TAG.pdf"),
+    ("報告書.pdf", "file_TAG.pdf"),
+    ("Übersicht – Q1 “final”.PDF", "Ubersicht_-_Q1_final_TAG.PDF"),
+    ("%2F..%2Fescape.pdf", "2F._2Fescape_TAG.pdf"),
+    ("no extension", "no_extension_TAG"),
+    ("", "file_TAG"),
+    (".pdf", "file_TAG.pdf"),
+    ("../../etc/passwd", "etc_passwd_TAG"),
+    ("a/b\\c.pdf", "a_b_c_TAG.pdf"),
+    ("x..pdf", "x_TAG.pdf"),
+    ("tab\tnew\nline\x01.pdf", "tab_new_line_TAG.pdf"),
+    ("x" * 300 + ".pdf", "x" * 100 + "_TAG.pdf"),
+]
+
+
+def name_part(key, sub):
+    """The key's {name} with its random part replaced by TAG, after checking
+    the key's shape: podcasts/{sub}/{YYYYmmdd_HHMMSS}_{name}."""
+    m = re.fullmatch(rf"podcasts/{re.escape(sub)}/\d{{8}}_\d{{6}}_([A-Za-z0-9._-]+)", key)
+    assert m, key
+    name = m.group(1)
+    m = re.fullmatch(r"(.*)_([0-9a-hjkmnp-tv-z]{8})((?:\.[A-Za-z0-9]{1,16})?)", name)
+    assert m, name
+    return m.group(1) + "_TAG" + m.group(3)
+
+
+@pytest.mark.parametrize("name,expect", NAMES)
+def test_sign_url_normalises_filenames(stack, name, expect):
+    """Any string is a filename: the key's name part is normalised, never refused."""
+    sub = str(uuid.uuid4())
+    status, _, doc = stack.sign_url(sub, name)
+    assert status == 200, doc
+    assert name_part(doc["fields"]["key"], sub) == expect
 
 
 def test_sign_url_refuses_missing_or_non_string_filename(stack):
@@ -177,6 +211,104 @@ def test_sign_url_refuses_missing_or_non_string_filename(stack):
     for body in ({}, {"filename": 3}, {"filename": None}):
         status, _, doc = http_json(stack.url + "/uploads/sign-url/", method="POST", body=body, headers=headers)
         assert status == 422, (body, doc)
+        assert doc["detail"][0]["loc"] == ["body", "filename"], doc
+
+
+def browser_form(fields, data, filename):
+    """The body of the frontend's fetch(url, {method: "POST", body: formData}):
+    every field in order, then the File last, its name escaped as browsers
+    escape it in Content-Disposition (WHATWG: " CR LF as %22 %0D %0A)."""
+    shown = filename.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    return multipart(fields, data, filename=shown or "blob")
+
+
+def frontend_flow(base, sub, filename, data):
+    """What the frontend does, exactly: sign-url, the form to `url`,
+    original_file_url = url + key (no slash added, nothing encoded),
+    POST /podcasts/, GET /podcasts/{id}. Returns (form, original_file_url)."""
+    auth = {"Authorization": "Bearer " + token(sub)}
+    status, _, form = http_json(base + "/uploads/sign-url/", method="POST", body={"filename": filename},
+                                headers=auth)
+    assert status == 200, form
+    body, ctype = browser_form(form["fields"], data, filename)
+    status, _, resp = http(form["url"], method="POST", body=body, headers={"Content-Type": ctype})
+    assert status == 204, (filename, form["url"], resp)
+    file_url = form["url"] + form["fields"]["key"]
+    status, _, created = http_json(base + "/podcasts/", method="POST", body={"original_file_url": file_url},
+                                   headers=auth)
+    assert status == 202, (filename, file_url, created)
+    assert created["original_file_url"] == file_url
+    status, _, got = http_json(f"{base}/podcasts/{created['id']}", headers=auth)
+    assert status == 200 and got["original_file_url"] == file_url, got
+    return form, file_url
+
+
+FRONTEND_NAMES = ["Résumé été #1 100%?.pdf", "100%.pdf", "what?a=1&b=2.pdf", "#hash.pdf", "a b.pdf",
+                  "報告書.pdf", "", "../../x.pdf", "x" * 300 + ".pdf"]
+
+
+@pytest.mark.parametrize("name", FRONTEND_NAMES)
+def test_frontend_flow_through_nginx(stack, name):
+    """url ends in "/", url + key is accepted by POST /podcasts/ and names
+    the object that holds the uploaded bytes, whatever the file is called."""
+    sub = str(uuid.uuid4())
+    data = b"%PDF-1.4 " + name.encode() + os.urandom(5000)
+    form, file_url = frontend_flow(stack.url, sub, name, data)
+    assert form["url"] == stack.url + "/uploads/local/"
+    assert file_url == stack.url + "/uploads/local/" + form["fields"]["key"]
+    with open(os.path.join(stack.storage, form["fields"]["key"]), "rb") as fh:
+        assert fh.read() == data
+    assert temp_files(stack.storage) == []
+
+
+def test_frontend_flow_through_lighttpd(services, tmp_path_factory):
+    """The same through the shipped lighttpd file: the form POSTed to the
+    url with its trailing slash, and to the old spelling without it."""
+    s = Stack(tmp_path_factory.mktemp("api-uploads-flow-l"), services, "pp_api_uploads_flow_l",
+              web="lighttpd")
+    try:
+        sub = str(uuid.uuid4())
+        data = b"%PDF-1.4 through lighttpd\n" + os.urandom(3000)
+        form, file_url = frontend_flow(s.url, sub, "Résumé été #1 100%?.pdf", data)
+        assert form["url"] == s.url + "/uploads/local/"
+        with open(os.path.join(s.storage, form["fields"]["key"]), "rb") as fh:
+            assert fh.read() == data
+        # The old spelling: the form to .../uploads/local, the object URL
+        # joined with a "/" and percent-encoded.
+        sub2 = str(uuid.uuid4())
+        status, _, doc = s.sign_url(sub2, "old client.pdf")
+        assert status == 200, doc
+        key = doc["fields"]["key"]
+        status, _, body = post_form(doc["url"].rstrip("/"), doc["fields"], b"%PDF old")
+        assert status == 204, body
+        with open(os.path.join(s.storage, key), "rb") as fh:
+            assert fh.read() == b"%PDF old"
+        old_url = doc["url"].rstrip("/") + "/" + urllib.parse.quote(key)
+        status, _, created = http_json(s.url + "/podcasts/", method="POST", body={"original_file_url": old_url},
+                                       headers={"Authorization": "Bearer " + token(sub2)})
+        assert status == 202, created
+    finally:
+        s.stop()
+
+
+def test_sign_url_same_second_same_name_different_keys(stack):
+    """Two forms for the same file in the same second never share a key:
+    the second upload does not replace the first."""
+    sub = str(uuid.uuid4())
+    for _ in range(20):
+        docs = [stack.sign_url(sub, "same.pdf")[2] for _ in range(2)]
+        keys = [d["fields"]["key"] for d in docs]
+        if keys[0].split("/")[2][:15] == keys[1].split("/")[2][:15]:
+            break      # both in the same second
+    else:
+        pytest.fail("no two sign-url answers in the same second")
+    assert keys[0] != keys[1], keys
+    assert [name_part(k, sub) for k in keys] == ["same_TAG.pdf"] * 2
+    for d, data in zip(docs, (b"%PDF first", b"%PDF second")):
+        assert post_form(d["url"], d["fields"], data)[0] == 204
+    for k, data in zip(keys, (b"%PDF first", b"%PDF second")):
+        with open(os.path.join(stack.storage, k), "rb") as fh:
+            assert fh.read() == data
 
 
 def test_upload_round_trip(stack):
@@ -184,11 +316,11 @@ def test_upload_round_trip(stack):
     status, _, doc = stack.sign_url(sub, "My report (final).pdf")
     assert status == 200, doc
     assert set(doc) == {"url", "fields"}
-    assert doc["url"] == stack.url + "/uploads/local"
+    assert doc["url"] == stack.url + "/uploads/local/"
     f = doc["fields"]
     assert set(f) == {"key", "acl", "Content-Type", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
                       "policy", "x-amz-signature"}
-    assert re.fullmatch(rf"podcasts/{sub}/\d{{8}}_\d{{6}}_My report \(final\)\.pdf", f["key"])
+    assert name_part(f["key"], sub) == "My_report_final_TAG.pdf"
     assert f["acl"] == "private" and f["Content-Type"] == "application/pdf"
     policy = json.loads(base64.b64decode(f["policy"]))
     conds = policy["conditions"]
@@ -207,7 +339,7 @@ def test_upload_round_trip(stack):
         assert fh.read() == data
     assert temp_files(stack.storage) == []
     # The URL the frontend sends back names this object: POST /podcasts/ takes it.
-    file_url = doc["url"] + "/" + urllib.parse.quote(f["key"])
+    file_url = doc["url"] + f["key"]
     status, _, created = http_json(stack.url + "/podcasts/", method="POST",
                                    body={"original_file_url": file_url},
                                    headers={"Authorization": "Bearer " + token(sub)})
@@ -500,7 +632,7 @@ def test_presigned_post_against_s3_stub(services, tmp_path_factory):
         sub = str(uuid.uuid4())
         status, _, doc = s.sign_url(sub, "paper.pdf")
         assert status == 200, doc
-        assert doc["url"] == endpoint + "/pp-bucket"
+        assert doc["url"] == endpoint + "/pp-bucket/"
         f = doc["fields"]
         assert f["x-amz-credential"].startswith("AKIDPPTEST/") and f["x-amz-credential"].endswith(
             "/eu-central-1/s3/aws4_request")
@@ -515,7 +647,7 @@ def test_presigned_post_against_s3_stub(services, tmp_path_factory):
 
         # The frontend joins url and key; POST /podcasts/ finds the object
         # with a signed HEAD (the stub verifies it), and not someone else's.
-        file_url = doc["url"] + "/" + f["key"]
+        file_url = doc["url"] + f["key"]
         status, _, created = http_json(s.url + "/podcasts/", method="POST",
                                        body={"original_file_url": file_url},
                                        headers={"Authorization": "Bearer " + token(sub)})
@@ -526,7 +658,7 @@ def test_presigned_post_against_s3_stub(services, tmp_path_factory):
         assert status == 422
         # (Another user: the first one's quota is used up by now.)
         sub2 = str(uuid.uuid4())
-        missing = doc["url"] + f"/podcasts/{sub2}/never-uploaded.pdf"
+        missing = doc["url"] + f"podcasts/{sub2}/never-uploaded.pdf"
         status, _, _ = http_json(s.url + "/podcasts/", method="POST", body={"original_file_url": missing},
                                  headers={"Authorization": "Bearer " + token(sub2)})
         assert status == 422
@@ -539,6 +671,15 @@ def test_presigned_post_against_s3_stub(services, tmp_path_factory):
             bb, ct = multipart(form, blob)
             status, _, body = http(doc["url"], method="POST", body=bb, headers={"Content-Type": ct})
             assert status in (400, 403) and b"<Code>" + code in body, body
+        # The frontend's flow with names that need care in a URL: the
+        # stub holds the uploaded bytes under the key url + key names.
+        for name in ("Résumé été #1 100%?.pdf", "a b+c%20d.pdf", "報告書.pdf"):
+            sub3 = str(uuid.uuid4())
+            data = b"%PDF-1.7 " + name.encode() + os.urandom(2000)
+            form, file_url = frontend_flow(s.url, sub3, name, data)
+            assert file_url == endpoint + "/pp-bucket/" + form["fields"]["key"]
+            objects = json.loads(http(endpoint + "/_stub/objects")[2])
+            assert objects[f"pp-bucket/{form['fields']['key']}"]["sha256"] == hashlib.sha256(data).hexdigest()
         # Local upload route is not there with S3.
         assert http_json(s.url + "/uploads/local", method="POST", body=b"x",
                          headers={"Content-Type": "multipart/form-data; boundary=x"})[0] == 404

@@ -443,8 +443,17 @@ test_presign_post_local(struct fixture *f, gconstpointer data)
 	int status = 0;
 
 	g_assert_nonnull(form);
-	g_assert_cmpstr(json_string_value(json_object_get(form, "url")), ==, "https://api.example.com/uploads/local");
+	g_assert_cmpstr(json_string_value(json_object_get(form, "url")), ==, "https://api.example.com/uploads/local/");
 	g_assert_cmpstr(json_string_value(json_object_get(fields, "key")), ==, "podcasts/u1/x.pdf");
+	{
+		/* The frontend's object URL: url + key, nothing added. */
+		char *joined = g_strconcat(json_string_value(json_object_get(form, "url")), "podcasts/u1/x.pdf", NULL);
+		char *key = storage_key_from_url(f->st, joined);
+
+		g_assert_cmpstr(key, ==, "podcasts/u1/x.pdf");
+		g_free(key);
+		g_free(joined);
+	}
 	g_assert_cmpstr(json_string_value(json_object_get(fields, "acl")), ==, "private");
 	g_assert_cmpstr(json_string_value(json_object_get(fields, "Content-Type")), ==, "application/pdf");
 	g_assert_cmpstr(json_string_value(json_object_get(fields, "x-amz-algorithm")), ==, "AWS4-HMAC-SHA256");
@@ -509,6 +518,15 @@ test_s3_urls(void)
 	g_assert_cmpstr(key, ==, "k/x");
 	g_free(key);
 	g_free(url);
+	/* The form's url ends in '/' here too: url + key is the object. */
+	form = storage_presign_post(st, "k/x", &cond, time(NULL), &cause);
+	g_assert_cmpstr(json_string_value(json_object_get(form, "url")), ==, "http://127.0.0.1:9000/bucket1/");
+	url = g_strconcat(json_string_value(json_object_get(form, "url")), "k/x", NULL);
+	key = storage_key_from_url(st, url);
+	g_assert_cmpstr(key, ==, "k/x");
+	g_free(key);
+	g_free(url);
+	json_decref(form);
 	storage_free(st);
 	config_free(cfg);
 
@@ -519,6 +537,88 @@ test_s3_urls(void)
 	g_assert_nonnull(cause);
 	g_free(cause);
 	config_free(cfg);
+}
+
+static void
+test_upload_name(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "doc.pdf", "doc_TAG.pdf" },
+		{ "R\xc3\xa9sum\xc3\xa9 \xc3\xa9t\xc3\xa9 #1 100%?.pdf", "Resume_ete_1_100_TAG.pdf" },
+		{ "My report (final).pdf", "My_report_final_TAG.pdf" },
+		{ "what?a=1&b=2.pdf", "what_a_1_b_2_TAG.pdf" },
+		{ "\xe5\xa0\xb1\xe5\x91\x8a.pdf", "file_TAG.pdf" },            /* no ASCII form */
+		{ "  spaced out.PDF  ", "spaced_out_TAG.PDF" },                     /* case kept, ends trimmed */
+		{ "", "file_TAG" },
+		{ ".pdf", "file_TAG.pdf" },
+		{ ".hidden", "file_TAG.hidden" },
+		{ "no extension", "no_extension_TAG" },
+		{ "archive.tar.gz", "archive.tar_TAG.gz" },
+		{ "x.verylongextension17", "x.verylongextension17_TAG" },       /* 19 > 16: not an extension */
+		{ "x.p-f", "x.p-f_TAG" },
+		{ "../../etc/passwd", "etc_passwd_TAG" },
+		{ "a/b\\c.pdf", "a_b_c_TAG.pdf" },
+		{ "x..pdf", "x_TAG.pdf" },
+		{ "a...b___c---d.pdf", "a.b_c---d_TAG.pdf" },
+		{ "-_.lead and trail._-.pdf", "lead_and_trail_TAG.pdf" },
+		{ "tab\tnew\nline\x01\x7f.pdf", "tab_new_line_TAG.pdf" },
+		{ "bad utf-8 \xff\xfe.pdf", "bad_utf-8_TAG.pdf" },
+		{ "%2F..%2Fescape.pdf", "2F._2Fescape_TAG.pdf" },
+	};
+	GString *longname = g_string_new(NULL);
+	char *got;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		got = storage_upload_name(cases[i].in, "TAG");
+		g_assert_cmpstr(got, ==, cases[i].out);
+		g_free(got);
+	}
+	/* Without a tag, and from NULL. */
+	got = storage_upload_name("doc.pdf", NULL);
+	g_assert_cmpstr(got, ==, "doc.pdf");
+	g_free(got);
+	got = storage_upload_name(NULL, "");
+	g_assert_cmpstr(got, ==, "file");
+	g_free(got);
+	/* The part before the extension is cut at 100 characters, then
+	 * trimmed: "abc " x 100 gives "abc_" x 24 + "abc". */
+	for (int i = 0; i < 100; i++)
+		g_string_append(longname, "abc ");
+	g_string_append(longname, ".pdf");
+	got = storage_upload_name(longname->str, "TAG");
+	g_string_truncate(longname, 0);
+	for (int i = 0; i < 24; i++)
+		g_string_append(longname, "abc_");
+	g_string_append(longname, "abc_TAG.pdf");
+	g_assert_cmpstr(got, ==, longname->str);
+	g_free(got);
+	g_string_free(longname, TRUE);
+}
+
+static void
+test_upload_key(void)
+{
+	time_t when = 1796472000;   /* 2026-12-05 12:00:00 UTC */
+	const char *sub = "3f1c2a9e-0000-4000-8000-000000000001";
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GRegex *shape = g_regex_new("^podcasts/3f1c2a9e-0000-4000-8000-000000000001/20261205_120000_"
+	    "Resume_ete_1_100_[0-9a-hjkmnp-tv-z]{8}\\.pdf$", 0, 0, NULL);
+
+	/* The same user, file and second, many times: never the same key. */
+	for (int i = 0; i < 1000; i++) {
+		char *key = storage_upload_key(sub, "R\xc3\xa9sum\xc3\xa9 \xc3\xa9t\xc3\xa9 #1 100%?.pdf", when);
+
+		g_assert_nonnull(key);
+		g_assert_true(g_regex_match(shape, key, 0, NULL));
+		g_assert_true(storage_key_valid(key));
+		g_assert_false(g_hash_table_contains(seen, key));
+		g_hash_table_add(seen, key);
+	}
+	/* A subject that cannot be in a key. */
+	g_assert_null(storage_upload_key("../x", "doc.pdf", when));
+	g_assert_null(storage_upload_key("", "doc.pdf", when));
+	g_regex_unref(shape);
+	g_hash_table_unref(seen);
 }
 
 /* Starts tests/stubs/s3_stub.py (which verifies SigV4 on its own): its
@@ -676,6 +776,8 @@ main(int argc, char **argv)
 	ADD("/storage/local/urls", test_local_urls);
 	ADD("/storage/local/stream-url", test_stream_url);
 	ADD("/storage/local/presign-post", test_presign_post_local);
+	g_test_add_func("/storage/upload/name", test_upload_name);
+	g_test_add_func("/storage/upload/key", test_upload_key);
 	g_test_add_func("/storage/s3/urls", test_s3_urls);
 	g_test_add_func("/storage/s3/sweep-temp", test_sweep_temp_s3);
 	g_test_add_func("/storage/s3/stub", test_s3_stub);
