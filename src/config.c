@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "redis.h"
 
 enum config_type { CONFIG_STRING, CONFIG_BOOL, CONFIG_INT };
 
@@ -170,13 +171,17 @@ config_check_db_url(const char *value, char **cause)
 	return 0;
 }
 
+/* The whole URL, as redis_connect() will read it; the cause never quotes
+ * the password. */
 static int
 config_check_redis_url(const char *value, char **cause)
 {
-	if (g_str_has_prefix(value, "redis://") || g_str_has_prefix(value, "unix://"))
-		return 0;
-	*cause = g_strdup("must start with redis:// or unix://");
-	return -1;
+	struct redis_url u;
+
+	if (redis_url_parse(value, &u, cause) != 0)
+		return -1;
+	redis_url_clear(&u);
+	return 0;
 }
 
 static int
@@ -421,7 +426,8 @@ config_mask_url(const char *url)
 
 	if (scheme == NULL)
 		return g_strdup(strstr(url, "password") != NULL ? "**** (conninfo with a password)" : url);
-	at = strchr(scheme + 3, '@');
+	/* The last '@': a password may hold one that was not percent-encoded. */
+	at = strrchr(scheme + 3, '@');
 	if (at == NULL)
 		return g_strdup(url);
 	colon = memchr(scheme + 3, ':', at - (scheme + 3));

@@ -16,70 +16,135 @@ redis_url_clear(struct redis_url *u)
 	memset(u, 0, sizeof *u);
 }
 
+/* A whole number from LO to HI in [S, E): 0 and *OUT, or -1. */
+static int
+redis_url_number(const char *s, const char *e, long lo, long hi, int *out)
+{
+	long n = 0;
+
+	if (s == e || e - s > 9)
+		return -1;
+	for (const char *p = s; p < e; p++) {
+		if (!g_ascii_isdigit(*p))
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (n < lo || n > hi)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+/* A host name or IPv4 address: letters, digits, '.', '-', '_'. */
+static gboolean
+redis_url_host_ok(const char *s, const char *e)
+{
+	if (s == e)
+		return FALSE;
+	for (const char *p = s; p < e; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '_')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Error messages never quote the URL: it may hold a password. The parts
+ * quoted come after the last '@', where no password can be. */
 int
 redis_url_parse(const char *url, struct redis_url *out, char **cause)
 {
-	const char *rest, *at, *slash, *colon, *q;
-	char *end;
+	const char *rest, *at, *slash, *colon, *q, *host, *host_end, *end;
+	char *text;
 
 	memset(out, 0, sizeof *out);
 	out->port = 6379;
 	if (g_str_has_prefix(url, "unix://")) {
 		rest = url + strlen("unix://");
 		q = strchr(rest, '?');
-		out->path = q != NULL ? g_strndup(rest, q - rest) : g_strdup(rest);
-		if (q != NULL && g_str_has_prefix(q, "?db="))
-			out->db = atoi(q + 4);
-		if (*out->path != '/') {
-			*cause = g_strdup_printf("REDIS_URL %s: a unix socket needs an absolute path", url);
-			redis_url_clear(out);
+		end = q != NULL ? q : rest + strlen(rest);
+		if (*rest != '/' || memchr(rest, '@', (size_t)(end - rest)) != NULL) {
+			*cause = g_strdup("unix:// needs an absolute socket path (unix:///path/to/redis.sock[?db=N])");
 			return -1;
 		}
+		if (q != NULL && (!g_str_has_prefix(q, "?db=") ||
+		    redis_url_number(q + 4, q + strlen(q), 0, REDIS_URL_MAX_DB, &out->db) != 0)) {
+			*cause = g_strdup_printf("unix:// takes one parameter, ?db=N with N from 0 to %d",
+			    REDIS_URL_MAX_DB);
+			return -1;
+		}
+		out->path = g_strndup(rest, (size_t)(end - rest));
 		return 0;
 	}
 	if (!g_str_has_prefix(url, "redis://")) {
-		*cause = g_strdup_printf("REDIS_URL %s: must start with redis:// or unix://", url);
+		*cause = g_strdup("must start with redis:// or unix:// (rediss:// is not supported)");
 		return -1;
 	}
 	rest = url + strlen("redis://");
-	slash = strchr(rest, '/');
-	at = strrchr(rest, '@');
-	if (at != NULL && (slash == NULL || at < slash)) {
-		colon = memchr(rest, ':', at - rest);
+	/* The user information ends at the last '@': a password may hold '/'
+	 * or '@' that were not percent-encoded. */
+	if ((at = strrchr(rest, '@')) != NULL) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
 		if (colon != NULL) {
-			if (colon > rest)
-				out->username = g_uri_unescape_segment(rest, colon, NULL);
-			out->password = g_uri_unescape_segment(colon + 1, at, NULL);
-		} else
-			out->password = g_uri_unescape_segment(rest, at, NULL);
+			if (colon > rest && (out->username = g_uri_unescape_segment(rest, colon, NULL)) == NULL)
+				goto bad_escape;
+			if ((out->password = g_uri_unescape_segment(colon + 1, at, NULL)) == NULL)
+				goto bad_escape;
+		} else if ((out->password = g_uri_unescape_segment(rest, at, NULL)) == NULL)
+			goto bad_escape;
 		rest = at + 1;
 	}
-	if (slash == NULL)
-		slash = rest + strlen(rest);
-	colon = memchr(rest, ':', slash - rest);
-	if (colon != NULL) {
-		out->host = g_strndup(rest, colon - rest);
-		out->port = (int)strtol(colon + 1, &end, 10);
-		if (end != slash || out->port <= 0 || out->port > 65535) {
-			*cause = g_strdup_printf("REDIS_URL %s: bad port", url);
-			redis_url_clear(out);
-			return -1;
+	slash = rest + strcspn(rest, "/?#");
+	if (*rest == '[') {
+		/* [IPv6 address] */
+		host = rest + 1;
+		host_end = memchr(host, ']', (size_t)(slash - host));
+		if (host_end == NULL || host_end == host ||
+		    strspn(host, "0123456789abcdefABCDEF:.") != (size_t)(host_end - host)) {
+			*cause = g_strdup("a bracketed host must be an IPv6 address, e.g. redis://[::1]:6379/0");
+			goto fail;
 		}
-	} else
-		out->host = g_strndup(rest, slash - rest);
-	if (*out->host == '\0') {
-		g_free(out->host);
-		out->host = g_strdup("127.0.0.1");
+		colon = host_end + 1 < slash ? host_end + 1 : NULL;
+		if (colon != NULL && *colon != ':') {
+			*cause = g_strdup("expected :port after the bracketed IPv6 address");
+			goto fail;
+		}
+	} else {
+		host = rest;
+		colon = memchr(rest, ':', (size_t)(slash - rest));
+		host_end = colon != NULL ? colon : slash;
+		if (host != host_end && !redis_url_host_ok(host, host_end)) {
+			text = g_strndup(host, (size_t)(host_end - host));
+			*cause = g_strdup_printf("\"%s\" is not a host name or address", text);
+			g_free(text);
+			goto fail;
+		}
 	}
-	if (*slash == '/' && slash[1] != '\0') {
-		out->db = (int)strtol(slash + 1, &end, 10);
-		if (*end != '\0' && *end != '?') {
-			*cause = g_strdup_printf("REDIS_URL %s: bad database number", url);
-			redis_url_clear(out);
-			return -1;
+	out->host = host == host_end ? g_strdup("127.0.0.1") : g_strndup(host, (size_t)(host_end - host));
+	if (colon != NULL && redis_url_number(colon + 1, slash, 1, 65535, &out->port) != 0) {
+		text = g_strndup(colon + 1, (size_t)(slash - colon - 1));
+		*cause = g_strdup_printf("port \"%s\" is not a whole number from 1 to 65535", text);
+		g_free(text);
+		goto fail;
+	}
+	if (*slash == '/') {
+		end = slash + 1 + strcspn(slash + 1, "?#");
+		if (end > slash + 1 && redis_url_number(slash + 1, end, 0, REDIS_URL_MAX_DB, &out->db) != 0) {
+			text = g_strndup(slash + 1, (size_t)(end - slash - 1));
+			*cause = g_strdup_printf("database \"%s\" is not a whole number from 0 to %d",
+			    text, REDIS_URL_MAX_DB);
+			g_free(text);
+			goto fail;
 		}
+	} else if (*slash != '\0') {
+		*cause = g_strdup("parameters after the host are not supported");
+		goto fail;
 	}
 	return 0;
+bad_escape:
+	*cause = g_strdup("bad percent-encoding in the user name or password");
+fail:
+	redis_url_clear(out);
+	return -1;
 }
 
 char *
@@ -119,9 +184,13 @@ redis_connect(const char *url, int timeout_ms, char **cause)
 	struct redis_url u;
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	redisContext *c = NULL;
+	char *err = NULL;
 
-	if (redis_url_parse(url, &u, cause) != 0)
+	if (redis_url_parse(url, &u, &err) != 0) {
+		*cause = g_strdup_printf("REDIS_URL: %s", err);
+		g_free(err);
 		return NULL;
+	}
 	if (u.path != NULL)
 		c = redisConnectUnixWithTimeout(u.path, tv);
 	else

@@ -22,7 +22,14 @@ struct redis_url {
 	int db;
 };
 
-/* Parses URL into OUT (strings owned by OUT, freed by redis_url_clear). */
+/* The largest database number REDIS_URL may name. */
+#define REDIS_URL_MAX_DB 65535
+
+/* Parses URL into OUT (strings owned by OUT, freed by redis_url_clear).
+ * -1 and *cause (caller frees) for anything else: another scheme, a port
+ * outside 1..65535, a database outside 0..REDIS_URL_MAX_DB, a bad host,
+ * bad percent-encoding. *cause never quotes the URL's user information,
+ * so it may be logged. */
 int redis_url_parse(const char *url, struct redis_url *out, char **cause);
 void redis_url_clear(struct redis_url *u);
 

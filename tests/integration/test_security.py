@@ -144,3 +144,85 @@ def test_ready_bounded_when_redis_is_stopped(tmpdir_world, services):
         assert_no_leak(app.log_text(), REDIS_PASSWORD)
     finally:
         stop_all(web, app, redis)
+
+
+# -- REDIS_URL ---------------------------------------------------------------
+
+def program_env(services, **settings):
+    env = {k: v for k, v in os.environ.items()
+           if k in ("PATH", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS")}
+    env.update({"DATABASE_URL": services["DATABASE_URL"],
+                "SUPABASE_JWT_SECRET": "test-secret-for-the-security-tests-0123456789",
+                "LOG_LEVEL": "debug"})
+    env.update(settings)
+    return env
+
+
+def test_redis_password_in_no_log_or_error(tmpdir_world, services):
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{closed_port()}/0"
+    # The responder: readiness and a rate-limited route both try Redis.
+    app = Responder.listen(tmpdir_world, services, processes=1, threads=2,
+                           env={"REDIS_URL": url, "RATE_LIMIT_ENABLED": "true", "LOG_LEVEL": "debug"})
+    web = Nginx(tmpdir_world, app.socket)
+    try:
+        assert http(web.url + "/health/ready")[0] == 503
+        http(web.url + "/health")
+        http(web.url + "/podcasts/")
+    finally:
+        stop_all(web, app)
+    assert "redis" in app.log_text().lower()
+    assert_no_leak(app.log_text(), REDIS_PASSWORD)
+    # The worker: its connections fail and are retried.
+    log = os.path.join(str(tmpdir_world), "worker.log")
+    worker = pp.Proc([pp.binary("podcastpro-worker"), "-c", "1"],
+                     env=program_env(services, REDIS_URL=url), log=log)
+    try:
+        pp.wait_for(lambda: "cannot connect" in worker.log_text(), 15,
+                    what="the worker's failed Redis connect")
+    finally:
+        worker.stop()
+    assert_no_leak(worker.log_text(), REDIS_PASSWORD)
+    # podcastpro-ctl: its error names the server, not the password.
+    for args in (["queues"], ["dead", "list"], ["check-config"]):
+        r = subprocess.run([pp.binary("podcastpro-ctl"), *args], env=program_env(services, REDIS_URL=url),
+                           capture_output=True, text=True, timeout=30)
+        assert_no_leak(r.stdout + r.stderr, REDIS_PASSWORD)
+        if args != ["check-config"]:
+            assert r.returncode == 1 and "refused" in r.stderr.lower(), r
+
+
+BAD_REDIS_URLS = [
+    f"http://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
+    f"rediss://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
+    f"redis://:{REDIS_PASSWORD}@127.0.0.1:99999/0",
+    f"redis://:{REDIS_PASSWORD}@127.0.0.1:abc/0",
+    f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/db1",
+    f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/-1",
+    f"redis://:{REDIS_PASSWORD}@bad host/0",
+    "127.0.0.1:6379",
+    "garbage",
+]
+
+
+@pytest.mark.parametrize("url", BAD_REDIS_URLS)
+@pytest.mark.parametrize("program", ["podcastpro-fcgi", "podcastpro-worker", "podcastpro-ctl"])
+def test_bad_redis_url_stops_start_up(services, program, url):
+    argv = {"podcastpro-fcgi": [pp.binary(program), "--listen", "unix:/nonexistent/dir/x.sock"],
+            "podcastpro-worker": [pp.binary(program), "-c", "1"],
+            "podcastpro-ctl": [pp.binary(program), "queues"]}[program]
+    # Its own process group: a worker that did start is stopped with its children.
+    p = subprocess.Popen(argv, env=program_env(services, REDIS_URL=url), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        stdout, stderr = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"{program} started with REDIS_URL={url}")
+    out = stdout + stderr
+    assert p.returncode == 78, (p.returncode, out)
+    problems = [l for l in stderr.splitlines() if l.startswith("configuration: REDIS_URL: ")]
+    assert len(problems) == 1, out
+    assert "configuration: 1 problem; not starting" in stderr, out
+    assert_no_leak(out, REDIS_PASSWORD)

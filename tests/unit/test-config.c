@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "config.h"
+#include "redis.h"
 #include "ulid.h"
 
 static void
@@ -173,6 +174,110 @@ test_s3_all_or_nothing(void)
 	clear_env();
 }
 
+/* REDIS_URL is read whole at start-up: a URL redis_connect() could not use
+ * is refused here, and no message quotes its password. */
+static void
+test_redis_url_refused(void)
+{
+	static const char *const bad[] = {
+		"http://:hunter2@127.0.0.1:6379/0",
+		"rediss://:hunter2@127.0.0.1:6379/0",
+		"redis://:hunter2@127.0.0.1:99999/0",
+		"redis://:hunter2@127.0.0.1:abc/0",
+		"redis://:hunter2@127.0.0.1:0/0",
+		"redis://:hunter2@127.0.0.1:/0",
+		"redis://:hunter2@127.0.0.1:6379/x",
+		"redis://:hunter2@127.0.0.1:6379/-1",
+		"redis://:hunter2@127.0.0.1:6379/99999999999",
+		"redis://:hunter2@127.0.0.1:6379/70000",
+		"redis://:hunter2@ho st:6379/0",
+		"redis://:hunter2@[::1:6379/0",
+		"redis://:hunter%zz2@127.0.0.1:6379/0",
+		"redis://:hunter2/@127.0.0.1:6379#x",
+		"unix://relative/redis.sock",
+		"unix://:hunter2@/run/redis.sock",
+		"unix:///run/redis.sock?db=abc",
+		"unix:///run/redis.sock?password=hunter2",
+		"hunter2",
+		"redis:/:hunter2@x",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		GPtrArray *problems = NULL;
+		struct config *cfg;
+
+		clear_env();
+		g_setenv("REDIS_URL", bad[i], TRUE);
+		cfg = config_load(NULL, CONFIG_FOR_CTL, &problems);
+		if (cfg != NULL)
+			g_error("REDIS_URL=%s was accepted", bad[i]);
+		g_assert_cmpuint(problems->len, ==, 1);
+		g_assert_true(g_str_has_prefix(problems->pdata[0], "REDIS_URL: "));
+		if (strstr(problems->pdata[0], "hunter") != NULL)
+			g_error("the message quotes the password: %s", (char *)problems->pdata[0]);
+		g_ptr_array_unref(problems);
+	}
+	clear_env();
+}
+
+static void
+test_redis_url_parse(void)
+{
+	struct redis_url u;
+	char *cause = NULL;
+
+	g_assert_cmpint(redis_url_parse("redis://:p%40ss@cache.example:6380/3", &u, &cause), ==, 0);
+	g_assert_cmpstr(u.host, ==, "cache.example");
+	g_assert_cmpint(u.port, ==, 6380);
+	g_assert_cmpint(u.db, ==, 3);
+	g_assert_null(u.username);
+	g_assert_cmpstr(u.password, ==, "p@ss");
+	redis_url_clear(&u);
+	/* An unencoded '@' or '/' in the password: the last '@' ends it. */
+	g_assert_cmpint(redis_url_parse("redis://app:a/b@c@10.0.0.1/2", &u, &cause), ==, 0);
+	g_assert_cmpstr(u.username, ==, "app");
+	g_assert_cmpstr(u.password, ==, "a/b@c");
+	g_assert_cmpstr(u.host, ==, "10.0.0.1");
+	g_assert_cmpint(u.port, ==, 6379);
+	g_assert_cmpint(u.db, ==, 2);
+	redis_url_clear(&u);
+	g_assert_cmpint(redis_url_parse("redis://[::1]:7000", &u, &cause), ==, 0);
+	g_assert_cmpstr(u.host, ==, "::1");
+	g_assert_cmpint(u.port, ==, 7000);
+	redis_url_clear(&u);
+	g_assert_cmpint(redis_url_parse("redis://", &u, &cause), ==, 0);
+	g_assert_cmpstr(u.host, ==, "127.0.0.1");
+	g_assert_cmpint(u.db, ==, 0);
+	redis_url_clear(&u);
+	g_assert_cmpint(redis_url_parse("unix:///run/redis/redis.sock?db=5", &u, &cause), ==, 0);
+	g_assert_cmpstr(u.path, ==, "/run/redis/redis.sock");
+	g_assert_cmpint(u.db, ==, 5);
+	redis_url_clear(&u);
+	g_assert_null(cause);
+}
+
+static void
+test_redis_url_masked_in_dump(void)
+{
+	GPtrArray *problems = NULL;
+	struct config *cfg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	clear_env();
+	g_setenv("REDIS_URL", "redis://:hunter@2@127.0.0.1:6379/0", TRUE);
+	cfg = config_load(NULL, CONFIG_FOR_CTL, &problems);
+	g_assert_nonnull(cfg);
+	config_dump(cfg, out);
+	fclose(out);
+	g_assert_null(strstr(text, "hunter"));
+	g_assert_nonnull(strstr(text, "REDIS_URL=redis://:****@127.0.0.1:6379/0"));
+	free(text);
+	config_free(cfg);
+	clear_env();
+}
+
 static void
 test_ulid(void)
 {
@@ -200,6 +305,9 @@ main(int argc, char **argv)
 	g_test_add_func("/config/env-file", test_env_file);
 	g_test_add_func("/config/dump-masks-secrets", test_dump_masks_secrets);
 	g_test_add_func("/config/s3-all-or-nothing", test_s3_all_or_nothing);
+	g_test_add_func("/config/redis-url-refused", test_redis_url_refused);
+	g_test_add_func("/config/redis-url-parse", test_redis_url_parse);
+	g_test_add_func("/config/redis-url-masked-in-dump", test_redis_url_masked_in_dump);
 	g_test_add_func("/ulid/format", test_ulid);
 	return g_test_run();
 }
