@@ -209,14 +209,28 @@ auth_claims_clear(struct auth_claims *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* A NumericDate: TRUE and *out when VALUE is a JSON number. */
+/* A NumericDate: TRUE and *OUT when VALUE is a JSON number that fits an
+ * int64 (seconds), so that converting it is defined. Jansson has already
+ * refused integers beyond json_int_t and reals beyond a double's range;
+ * a real such as 1e300 or -1e30 is refused here. An integer is taken as
+ * it is: INT64_MAX as a double rounds up to 2^63, outside the range. */
 static gboolean
-auth_numeric_date(json_t *value, double *out)
+auth_numeric_date(json_t *value, gint64 *out)
 {
-	if (!json_is_number(value))
+	double d;
+
+	if (json_is_integer(value)) {
+		*out = (gint64)json_integer_value(value);
+		return TRUE;
+	}
+	if (!json_is_real(value))
 		return FALSE;
-	*out = json_number_value(value);
-	return isfinite(*out);
+	d = json_real_value(value);
+	/* -2^63 <= d < 2^63, both exact as doubles; false for NaN. */
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+		return FALSE;
+	*out = (gint64)d;
+	return TRUE;
 }
 
 static gboolean
@@ -241,7 +255,7 @@ auth_jwt_check_claims(const struct auth_policy *policy, json_t *claims, double n
     struct auth_claims *out)
 {
 	json_t *v;
-	double t, exp;
+	gint64 t, exp;
 	const char *sub, *email, *role;
 
 	memset(out, 0, sizeof *out);
@@ -278,7 +292,7 @@ auth_jwt_check_claims(const struct auth_policy *policy, json_t *claims, double n
 	out->sub = g_strdup(sub);
 	out->email = email != NULL && *email != '\0' ? g_strdup(email) : NULL;
 	out->role = role != NULL ? g_strdup(role) : NULL;
-	out->exp = (gint64)exp;
+	out->exp = exp;
 	return AUTH_OK;
 }
 

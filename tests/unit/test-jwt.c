@@ -301,6 +301,96 @@ test_hs256(void)
 	auth_jwt_free(v);
 }
 
+/* NumericDates outside the int64 range: refused, never converted (a
+ * double beyond int64 cast to one is undefined behaviour). */
+static void
+test_claims_out_of_range(void)
+{
+	static const char *const names[] = { "exp", "nbf", "iat" };
+	const double bad[] = { 1e300, -1e30, 9223372036854775808.0, -9223372036854777856.0, 1e19 };
+	struct auth_claims out;
+	json_t *c;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		for (size_t j = 0; j < G_N_ELEMENTS(bad); j++) {
+			c = claims_new(600);
+			json_object_set_new(c, names[i], json_real(bad[j]));
+			if (check(c, &policy, NOW) != AUTH_INVALID)
+				g_error("%s = %g was not refused", names[i], bad[j]);
+		}
+	}
+	/* The int64 range itself is fine: the largest exp, the earliest iat. */
+	c = claims_new(600);
+	json_object_set_new(c, "exp", json_integer(G_MAXINT64));
+	json_object_set_new(c, "iat", json_integer(G_MININT64));
+	json_object_set_new(c, "nbf", json_real(-9223372036854775808.0));
+	g_assert_cmpint(auth_jwt_check_claims(&policy, c, NOW, &out), ==, AUTH_OK);
+	g_assert_cmpint(out.exp, ==, G_MAXINT64);
+	auth_claims_clear(&out);
+	json_decref(c);
+	/* A real inside the range is truncated toward zero, as PyJWT's int(). */
+	c = claims_new(600);
+	json_object_set_new(c, "exp", json_real(NOW + 600.9));
+	g_assert_cmpint(auth_jwt_check_claims(&policy, c, NOW, &out), ==, AUTH_OK);
+	g_assert_cmpint(out.exp, ==, (gint64)NOW + 600);
+	auth_claims_clear(&out);
+	json_decref(c);
+}
+
+/* A correctly MAC'd HS256 token whose claims are CLAIMS_TEXT as written. */
+static char *
+sign_text(const char *claims_text)
+{
+	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	char *h = auth_b64url_encode((const guchar *)header, strlen(header));
+	char *p = auth_b64url_encode((const guchar *)claims_text, strlen(claims_text));
+	char *input = g_strdup_printf("%s.%s", h, p), *sig = hmac_b64(SECRET, input);
+	char *tok = g_strdup_printf("%s.%s", input, sig);
+
+	g_free(h);
+	g_free(p);
+	g_free(input);
+	g_free(sig);
+	return tok;
+}
+
+/* The same through the whole verifier, with numbers as a token carries
+ * them: those Jansson cannot hold are refused at parsing. */
+static void
+test_verify_out_of_range(void)
+{
+	static const char *const values[] = {
+		"1e300", "-1e30", "9223372036854775808", "-9223372036854775809",
+		"99999999999999999999999999999", "1e400", "-1e400", "NaN", "Infinity", "9.3e18",
+	};
+	static const char *const names[] = { "exp", "nbf", "iat" };
+	struct auth_jwt *v = auth_jwt_new_from(SECRET, NULL, &policy);
+	char *text, *tok;
+
+	/* The helper's own token passes. */
+	text = g_strdup_printf("{\"sub\":\"%s\",\"email\":\"a@example.com\",\"aud\":\"authenticated\",\"exp\":%.0f}", SUB, NOW + 600);
+	tok = sign_text(text);
+	g_assert_cmpint(verify(v, tok), ==, AUTH_OK);
+	g_free(tok);
+	g_free(text);
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		for (size_t j = 0; j < G_N_ELEMENTS(values); j++) {
+			if (strcmp(names[i], "exp") == 0)
+				text = g_strdup_printf("{\"sub\":\"%s\",\"email\":\"a@example.com\",\"aud\":\"authenticated\",\"exp\":%s}",
+				    SUB, values[j]);
+			else
+				text = g_strdup_printf("{\"sub\":\"%s\",\"email\":\"a@example.com\",\"aud\":\"authenticated\",\"exp\":%.0f,"
+				    "\"%s\":%s}", SUB, NOW + 600, names[i], values[j]);
+			tok = sign_text(text);
+			if (verify(v, tok) != AUTH_INVALID)
+				g_error("%s was not refused as invalid", text);
+			g_free(tok);
+			g_free(text);
+		}
+	}
+	auth_jwt_free(v);
+}
+
 static void
 test_refused_algorithms(void)
 {
@@ -479,7 +569,9 @@ main(int argc, char **argv)
 	g_test_add_func("/jwt/claims/nbf-iat", test_claims_nbf_iat);
 	g_test_add_func("/jwt/claims/required", test_claims_required);
 	g_test_add_func("/jwt/claims/audience-issuer", test_claims_audience_issuer);
+	g_test_add_func("/jwt/claims/out-of-range", test_claims_out_of_range);
 	g_test_add_func("/jwt/hs256", test_hs256);
+	g_test_add_func("/jwt/verify-out-of-range", test_verify_out_of_range);
 	g_test_add_func("/jwt/refused-algorithms", test_refused_algorithms);
 	g_test_add_func("/jwt/es256-jwks", test_es256_jwks);
 	g_test_add_func("/jwt/rs256-and-confusion", test_rs256_and_confusion);
