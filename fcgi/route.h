@@ -39,6 +39,7 @@ enum route_match route_find(const char *method, const char *path, const struct r
 enum route_match route_find_in(const struct route *const *groups, const char *method,
     const char *path, const struct route **out, char **params, int *nparams, GString *allow);
 
+extern const struct route index_routes[];    /* fcgi/index.c: GET / */
 extern const struct route health_routes[];
 extern const struct route podcast_routes[];   /* fcgi/podcasts.c */
 extern const struct route upload_routes[];    /* fcgi/uploads.c */

@@ -5,6 +5,7 @@
 #include "route.h"
 
 static const struct route *const route_groups[] = {
+	index_routes,
 	health_routes,
 	podcast_routes,
 	upload_routes,

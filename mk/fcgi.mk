@@ -17,6 +17,8 @@ podcastpro_fcgi_SOURCES = \
 	fcgi/health.c \
 	fcgi/test-routes.c
 podcastpro_fcgi_LDADD = $(CORE_LIBS) $(FCGI_LIBS)
+# GET / (what the service is, where its docs are).
+podcastpro_fcgi_SOURCES += fcgi/index.c
 
 check_PROGRAMS += tests/unit/test-routes
 tests_unit_test_routes_SOURCES = tests/unit/test-routes.c fcgi/route-match.c
