@@ -30,21 +30,40 @@ fail:
 	return NULL;
 }
 
+enum cors_match { CORS_REFUSED, CORS_ANY, CORS_LISTED };
+
+/* "*", " * " and the like: any origin, without credentials. */
 static gboolean
-cors_origin_allowed(const json_t *origins, const char *origin)
+cors_is_wildcard(const char *allowed)
 {
+	while (g_ascii_isspace(*allowed))
+		allowed++;
+	if (*allowed++ != '*')
+		return FALSE;
+	while (g_ascii_isspace(*allowed))
+		allowed++;
+	return *allowed == '\0';
+}
+
+/* An origin listed by name wins over "*": it keeps credentials. */
+static enum cors_match
+cors_origin_match(const json_t *origins, const char *origin)
+{
+	enum cors_match m = CORS_REFUSED;
 	const json_t *item;
 	size_t i;
 
 	if (origins == NULL)
-		return FALSE;
+		return CORS_REFUSED;
 	json_array_foreach(origins, i, item) {
 		const char *allowed = json_string_value(item);
 
-		if (strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0)
-			return TRUE;
+		if (strcmp(allowed, origin) == 0)
+			return CORS_LISTED;
+		if (cors_is_wildcard(allowed))
+			m = CORS_ANY;
 	}
-	return FALSE;
+	return m;
 }
 
 void
@@ -53,19 +72,26 @@ cors_apply(struct request *req, const char *allow)
 	const char *origin = request_header(req, "Origin"), *wanted_headers;
 	gboolean preflight = allow != NULL &&
 	    request_header(req, "Access-Control-Request-Method") != NULL;
+	enum cors_match m;
 
 	if (origin == NULL)
 		return;
 	/* Answers differ by Origin: caches must key on it. */
 	response_header(req, "Vary", "Origin");
-	if (!cors_origin_allowed(req->app->cors_origins, origin)) {
+	if ((m = cors_origin_match(req->app->cors_origins, origin)) == CORS_REFUSED) {
 		if (preflight)
 			response_error(req, 400, "Disallowed CORS origin");
 		return;
 	}
-	/* With credentials the origin is echoed: "*" is not allowed then. */
-	response_header(req, "Access-Control-Allow-Origin", "%s", origin);
-	response_header(req, "Access-Control-Allow-Credentials", "true");
+	if (m == CORS_LISTED) {
+		/* With credentials the origin is echoed: "*" is not allowed then. */
+		response_header(req, "Access-Control-Allow-Origin", "%s", origin);
+		response_header(req, "Access-Control-Allow-Credentials", "true");
+	} else {
+		/* Allowed only through "*": any site may read the answer, so
+		 * never with the browser's credentials (cookies, HTTP auth). */
+		response_header(req, "Access-Control-Allow-Origin", "*");
+	}
 	if (!preflight) {
 		if (allow == NULL)
 			response_header(req, "Access-Control-Expose-Headers",

@@ -1,7 +1,10 @@
-/* CORS as the Python service's CORSMiddleware answered it: origins from
- * CORS_ORIGINS (a JSON list; "*" allows any), credentials allowed, the
- * request's Origin echoed back, Vary: Origin. Unknown origins get no CORS
- * headers; their preflight gets 400 {"detail":"Disallowed CORS origin"}. */
+/* CORS from CORS_ORIGINS (a JSON list), as the Python service's
+ * CORSMiddleware answered for listed origins: the request's Origin echoed
+ * back with credentials allowed, Vary: Origin. "*" in the list lets any
+ * other origin in WITHOUT credentials (Access-Control-Allow-Origin: *, no
+ * Allow-Credentials): Starlette echoed any origin with credentials there.
+ * Unknown origins get no CORS headers; their preflight gets 400
+ * {"detail":"Disallowed CORS origin"}. */
 #ifndef PP_CORS_H
 #define PP_CORS_H
 

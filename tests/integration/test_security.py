@@ -226,3 +226,46 @@ def test_bad_redis_url_stops_start_up(services, program, url):
     assert len(problems) == 1, out
     assert "configuration: 1 problem; not starting" in stderr, out
     assert_no_leak(out, REDIS_PASSWORD)
+
+
+# -- CORS_ORIGINS with "*" ---------------------------------------------------
+
+def preflight(web, path, origin, method="DELETE", headers="authorization, content-type"):
+    return http(web.url + path, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": headers})
+
+
+@pytest.mark.parametrize("origins", ['["*"]', '[" * "]', '["https://app.example", "*"]'])
+def test_cors_wildcard_never_with_credentials(tmpdir_world, services, origins):
+    app = Responder.listen(tmpdir_world, services, processes=1, threads=2,
+                           env={"CORS_ORIGINS": origins})
+    web = Nginx(tmpdir_world, app.socket)
+    try:
+        for origin in ("https://evil.example", "null", "http://localhost:1234"):
+            # Preflight: any origin, but "*" and no credentials.
+            status, h, _ = preflight(web, "/_test/items/1", origin)
+            assert status == 200, h
+            assert h["access-control-allow-origin"] == "*", h
+            assert "access-control-allow-credentials" not in h, h
+            assert h["access-control-allow-methods"] == "GET, DELETE"
+            assert h["access-control-allow-headers"] == "authorization, content-type"
+            # Simple requests, with or without a cookie: the same.
+            for extra in ({}, {"Cookie": "session=1"}):
+                status, h, _ = http(web.url + "/health", headers=dict(extra, Origin=origin))
+                assert status == 200
+                assert h["access-control-allow-origin"] == "*", h
+                assert "access-control-allow-credentials" not in h, h
+                assert "x-request-id" in h["access-control-expose-headers"].lower()
+        if "app.example" in origins:
+            # A listed origin keeps its credentials next to "*".
+            status, h, _ = preflight(web, "/_test/items/1", "https://app.example")
+            assert status == 200
+            assert h["access-control-allow-origin"] == "https://app.example"
+            assert h["access-control-allow-credentials"] == "true"
+            status, h, _ = http(web.url + "/health", headers={"Origin": "https://app.example"})
+            assert h["access-control-allow-origin"] == "https://app.example"
+            assert h["access-control-allow-credentials"] == "true"
+            assert "origin" in h["vary"].lower()
+    finally:
+        stop_all(web, app)
