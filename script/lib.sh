@@ -68,3 +68,44 @@ pp_build() {
 	  make -j"$(nproc)" >make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
 	  make -j"$(nproc)" check TESTS= >>make.log 2>&1 || { tail -40 make.log >&2; exit 1; } )
 }
+
+# Where DIR's runtime state really lives (printed). PostgreSQL runs as
+# "postgres" and nginx's workers as www-data when we are root, so every
+# directory on the way to DIR must be searchable by others. Under a private
+# checkout (/root is 0700) it is not: DIR's state then lives in
+# /var/lib/podcast-pro-dev/<hash of DIR's path> (root's, mode 0711: others
+# may pass through but not list it), and DIR becomes a symlink to it when DIR
+# does not exist yet. Nothing of the checkout's own modes is changed.
+PP_STATE_ROOT=${PP_STATE_ROOT:-/var/lib/podcast-pro-dev}
+pp_searchable_by_others() {
+	local p=$1
+	while [ ! -e "$p" ]; do p=$(dirname "$p"); done
+	p=$(cd "$p" && pwd -P) || return 1
+	while :; do
+		[ -n "$(find "$p" -maxdepth 0 -perm -o=x 2>/dev/null)" ] || return 1
+		[ "$p" = / ] && return 0
+		p=$(dirname "$p")
+	done
+}
+pp_state_dir() {
+	local dir=$1 abs state
+	(umask 022 && mkdir -p "$(dirname "$dir")")
+	[ -L "$dir" ] && [ -d "$dir" ] && dir=$(cd "$dir" && pwd -P)
+	abs=$(cd "$(dirname "$dir")" && pwd -P)/$(basename "$dir")
+	# DIR itself is ours to open (go+x); the way to it must be open already.
+	if [ "$(id -u)" != 0 ] || pp_searchable_by_others "$(dirname "$abs")"; then
+		mkdir -p "$abs" && chmod go+x "$abs" && echo "$abs"
+		return
+	fi
+	state=$PP_STATE_ROOT/$(printf '%s' "$abs" | sha256sum | cut -c1-16)
+	mkdir -p "$state" && chmod 755 "$PP_STATE_ROOT" && chmod 711 "$state" || return 1
+	printf '%s\n' "$abs" > "$state/.checkout"
+	if [ -L "$abs" ] && [ "$(readlink "$abs")" = "$state" ]; then
+		:
+	elif [ ! -e "$abs" ] && [ ! -L "$abs" ]; then
+		ln -s "$state" "$abs"
+	else
+		pp_log "$abs is not reachable by postgres/www-data; its state is in $state"
+	fi
+	echo "$state"
+}

@@ -378,6 +378,13 @@ class Lighttpd(_Stoppable):
         assert SHIPPED_SOCKET in site and SHIPPED_STORAGE in site
         site = site.replace(SHIPPED_STORAGE, storage + "/")
         if bin_path:
+            # lighttpd starts it as www-data, who may not enter the build
+            # directory (a checkout under /root is 0700): a copy of the
+            # program beside lighttpd's files runs instead.
+            copy = os.path.join(self.dir, os.path.basename(bin_path))
+            shutil.copy(bin_path, copy)
+            os.chmod(copy, 0o755)
+            bin_path = self.bin_path = copy
             bin_env = dict(bin_env or {})
             bin_env.setdefault("STORAGE_DIR", storage)
             # lighttpd (as www-data) creates the socket: a writable directory.

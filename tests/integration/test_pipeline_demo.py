@@ -31,7 +31,8 @@ def test_demo_script_runs_the_main_job(pipe, tmpdir_world):
         stages = re.findall(r"processing (\w+) \d+%", out)
         order = ["fetching", "extracting", "writing", "voicing", "mixing", "uploading"]
         assert [order.index(s) for s in stages] == sorted(order.index(s) for s in stages), out
-        assert "complete complete 100%" in out
+        # Status and stage once each: "complete 100%", never "complete complete".
+        assert re.search(r"^  complete 100%$", out, re.M) and "complete complete" not in out, out
         assert "Lighthouses and the Light They Keep" in out
         path = re.search(r"file:\s+(\S+\.mp3)", out).group(1)
         seconds, errors = decode_seconds(path)
@@ -41,3 +42,8 @@ def test_demo_script_runs_the_main_job(pipe, tmpdir_world):
         status, headers, body = http(stream)
         with open(path, "rb") as f:
             assert status == 200 and body == f.read()
+        assert headers["content-type"] == "audio/mpeg"
+        # Every link it prints works (the storage URL of final_podcast_url,
+        # which only the API understands, is not printed as one).
+        links = re.findall(r"https?://\S+", out)
+        assert links == [stream], out
