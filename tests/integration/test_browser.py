@@ -11,6 +11,7 @@ screenshot of the page at the end is saved in build/browser/.
 
 script/test installs chromium, node and the npm packages (npm ci in
 tests/browser); without them this test is skipped, saying what is missing.
+PP_CHROMIUM names another chromium binary.
 """
 import base64
 import json
@@ -35,7 +36,7 @@ DOCUMENT = os.path.join(pp.ROOT, "tests", "data", "sample.pdf")
 UPLOAD_NAME = "Léa’s notes #2 – 100% sure? (draft) ☕.pdf"
 POLL_MS = 3000          # the real page's interval
 PLAYBACK_RATE = 16      # the whole episode in a few seconds; Chromium's maximum
-DRIVER_TIMEOUT = 50     # seconds for the whole page flow (the test stays under 60 s)
+DRIVER_TIMEOUT = 40     # seconds for the page's flow (the test stays under 60 s)
 
 
 def missing_tools():
@@ -94,7 +95,7 @@ def drive(page_url, screenshot):
                             cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True)
     try:
-        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT + 10)
+        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT + 15)
     except subprocess.TimeoutExpired:
         # SIGTERM first: Playwright then closes the browser it started.
         proc.terminate()
@@ -103,7 +104,7 @@ def drive(page_url, screenshot):
         except subprocess.TimeoutExpired:
             proc.kill()
             stdout, stderr = proc.communicate()
-        pytest.fail(f"drive.js did not end in {DRIVER_TIMEOUT + 10} s:\n{stderr[-3000:]}")
+        pytest.fail(f"drive.js did not end in {DRIVER_TIMEOUT + 15} s:\n{stderr[-3000:]}")
     assert proc.returncode == 0, f"drive.js failed ({proc.returncode}):\n{stderr[-3000:]}"
     return json.loads(stdout.strip().splitlines()[-1])
 
@@ -130,13 +131,21 @@ def test_frontend_flow_in_chromium(pipe, tmpdir_world):
             if os.path.exists(shot):
                 os.unlink(shot)
             out = drive(f"{site.origin}/frontend.html?{query}", shot)
-            logs = app.log_text()[-2000:] + pipe.workers[0].log_text()[-2000:]
+            logs = "\n".join(x.log_text()[-3000:] for x in (app, web, pipe.workers[0]))
+    with open(os.path.join(SHOTS, "frontend-flow.json"), "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
     flow = out["flow"]
-    why = json.dumps(out, indent=1, ensure_ascii=False)[-6000:] + "\n" + logs
+    brief = dict(out, flow=dict(flow, podcast={k: v for k, v in (flow.get("podcast") or {}).items()
+                                               if k not in ("transcript", "summary")}))
+    why = json.dumps(brief, indent=1, ensure_ascii=False)[:8000] + "\n" + logs
 
     # It ran to the end, with nothing refused by CORS or thrown on the page.
     assert "timeout" not in out, why
-    assert out["pageErrors"] == [] and out["failedRequests"] == [], why
+    # (A media element aborts a request of its own when it switches to
+    # ranges: that is no failure.)
+    failed = [r for r in out["failedRequests"]
+              if not (r["error"] == "net::ERR_ABORTED" and "/media/" in r["url"])]
+    assert out["pageErrors"] == [] and failed == [], why
     assert os.path.getsize(shot) > 0
 
     # The credits as the upload form shows them: a number, and no warning
