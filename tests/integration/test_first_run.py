@@ -9,7 +9,9 @@ installed or built here. Where a run could touch the checkout's own state
 directory instead.
 """
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
@@ -312,6 +314,59 @@ def test_script_run_stops_everything_on_sigterm(tmpdir_world):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        subprocess.run([os.path.join(SCRIPT, "services"), "stop", os.path.join(var, "services")],
+                       timeout=60)
+
+
+def test_script_run_stops_everything_on_ctrl_c_during_start_up(tmpdir_world):
+    # Ctrl-C typed in its terminal while it starts the programs: the
+    # terminal's SIGINT reaches script/run (its programs run in groups of
+    # their own), which stops what had started and exits 130.
+    var = os.path.join(str(tmpdir_world), "var")
+    env = base_env(PORT=str(pp.free_port()), PP_VARDIR=var, PP_SKIP_INSTALL="1",
+                   PP_BUILDDIR=pp.BUILDDIR, PP_PG_FSYNC="off", PP_SKIP_DEMO="1")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(os.path.join(SCRIPT, "run"), [os.path.join(SCRIPT, "run")], env)
+        finally:
+            os._exit(127)
+    out = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"starting the worker" not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        assert b"starting the worker" in out, out.decode(errors="replace")
+        envfile = pp.read_env_file(os.path.join(var, "services", "env"))
+        others = [read_pid(os.path.join(envfile["PP_PG_DATA"], "postmaster.pid")),
+                  read_pid(envfile["PP_REDIS_PIDFILE"])]
+        tree = pids_of_tree(pid)
+        os.write(fd, b"\x03")
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    pass
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+        assert status is not None and os.waitstatus_to_exitcode(status) == 130, out.decode(errors="replace")
+        alive = [p for p in tree + others if pid_alive(p)]
+        assert alive == [], out.decode(errors="replace")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
         subprocess.run([os.path.join(SCRIPT, "services"), "stop", os.path.join(var, "services")],
                        timeout=60)
 
