@@ -21,6 +21,6 @@ credits_get(struct request *req)
 }
 
 const struct route credits_routes[] = {
-	{ "GET", "/elevenlabs/credits", credits_get, "get_credits", 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "GET", .pattern = "/elevenlabs/credits", .handler = credits_get, .limit = "get_credits" },
+	{ .method = NULL }
 };

@@ -144,7 +144,7 @@ health_ready(struct request *req)
 }
 
 const struct route health_routes[] = {
-	{ "GET", "/health", health_live, "health", 0 },
-	{ "GET", "/health/ready", health_ready, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "GET", .pattern = "/health", .handler = health_live, .limit = "health" },
+	{ .method = "GET", .pattern = "/health/ready", .handler = health_ready },
+	{ .method = NULL }
 };

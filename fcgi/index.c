@@ -24,7 +24,7 @@ index_get(struct request *req)
 
 /* The path "/" only: the matcher never lets "/" stand for a longer path. */
 const struct route index_routes[] = {
-	{ "GET", "/", index_get, NULL, 0 },
-	{ "HEAD", "/", index_get, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "GET", .pattern = "/", .handler = index_get },
+	{ .method = "HEAD", .pattern = "/", .handler = index_get },
+	{ .method = NULL }
 };

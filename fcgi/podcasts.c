@@ -398,9 +398,9 @@ podcasts_delete(struct request *req)
 }
 
 const struct route podcast_routes[] = {
-	{ "POST", "/podcasts", podcasts_create, "create_podcast", ROUTE_AUTH },
-	{ "GET", "/podcasts", podcasts_list, "list_podcasts", ROUTE_AUTH },
-	{ "GET", "/podcasts/{id}", podcasts_get, "get_podcast", ROUTE_AUTH },
-	{ "DELETE", "/podcasts/{id}", podcasts_delete, "delete_podcast", ROUTE_AUTH },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "POST", .pattern = "/podcasts", .handler = podcasts_create, .limit = "create_podcast", .flags = ROUTE_AUTH },
+	{ .method = "GET", .pattern = "/podcasts", .handler = podcasts_list, .limit = "list_podcasts", .flags = ROUTE_AUTH },
+	{ .method = "GET", .pattern = "/podcasts/{id}", .handler = podcasts_get, .limit = "get_podcast", .flags = ROUTE_AUTH },
+	{ .method = "DELETE", .pattern = "/podcasts/{id}", .handler = podcasts_delete, .limit = "delete_podcast", .flags = ROUTE_AUTH },
+	{ .method = NULL }
 };

@@ -206,13 +206,13 @@ out:
 /* Keys have up to REQUEST_MAX_PARAMS segments here ("podcasts/podcast_<id>.mp3"
  * has two); the handler reads the key from the path itself. */
 const struct route stream_routes[] = {
-	{ "GET", "/media/{a}", stream_get, NULL, 0 },
-	{ "GET", "/media/{a}/{b}", stream_get, NULL, 0 },
-	{ "GET", "/media/{a}/{b}/{c}", stream_get, NULL, 0 },
-	{ "GET", "/media/{a}/{b}/{c}/{d}", stream_get, NULL, 0 },
-	{ "HEAD", "/media/{a}", stream_get, NULL, 0 },
-	{ "HEAD", "/media/{a}/{b}", stream_get, NULL, 0 },
-	{ "HEAD", "/media/{a}/{b}/{c}", stream_get, NULL, 0 },
-	{ "HEAD", "/media/{a}/{b}/{c}/{d}", stream_get, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "GET", .pattern = "/media/{a}", .handler = stream_get },
+	{ .method = "GET", .pattern = "/media/{a}/{b}", .handler = stream_get },
+	{ .method = "GET", .pattern = "/media/{a}/{b}/{c}", .handler = stream_get },
+	{ .method = "GET", .pattern = "/media/{a}/{b}/{c}/{d}", .handler = stream_get },
+	{ .method = "HEAD", .pattern = "/media/{a}", .handler = stream_get },
+	{ .method = "HEAD", .pattern = "/media/{a}/{b}", .handler = stream_get },
+	{ .method = "HEAD", .pattern = "/media/{a}/{b}/{c}", .handler = stream_get },
+	{ .method = "HEAD", .pattern = "/media/{a}/{b}/{c}/{d}", .handler = stream_get },
+	{ .method = NULL }
 };

@@ -39,10 +39,10 @@ test_pid(struct request *req)
 }
 
 const struct route test_routes[] = {
-	{ "GET", "/_test/sleep", test_sleep, NULL, 0 },
-	{ "POST", "/_test/echo", test_echo, NULL, 0 },
-	{ "GET", "/_test/pid", test_pid, NULL, 0 },
-	{ "GET", "/_test/items/{id}", test_pid, NULL, 0 },
-	{ "DELETE", "/_test/items/{id}", test_pid, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "GET", .pattern = "/_test/sleep", .handler = test_sleep },
+	{ .method = "POST", .pattern = "/_test/echo", .handler = test_echo },
+	{ .method = "GET", .pattern = "/_test/pid", .handler = test_pid },
+	{ .method = "GET", .pattern = "/_test/items/{id}", .handler = test_pid },
+	{ .method = "DELETE", .pattern = "/_test/items/{id}", .handler = test_pid },
+	{ .method = NULL }
 };

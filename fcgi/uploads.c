@@ -110,7 +110,7 @@ out:
 }
 
 const struct route upload_routes[] = {
-	{ "POST", "/uploads/sign-url", uploads_sign_url, "sign_url", ROUTE_AUTH },
-	{ "POST", "/uploads/local", uploads_local_post, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 }
+	{ .method = "POST", .pattern = "/uploads/sign-url", .handler = uploads_sign_url, .limit = "sign_url", .flags = ROUTE_AUTH },
+	{ .method = "POST", .pattern = "/uploads/local", .handler = uploads_local_post },
+	{ .method = NULL }
 };
