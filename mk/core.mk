@@ -15,4 +15,9 @@ tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-config
 
+check_PROGRAMS += tests/unit/test-log
+tests_unit_test_log_SOURCES = tests/unit/test-log.c
+tests_unit_test_log_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-log
+
 EXTRA_DIST += tests/integration tests/stubs

@@ -78,14 +78,49 @@ log_open_file(const char *path)
 	return 0;
 }
 
+/* Appends TEXT to LINE (at *N, at most LIMIT bytes in all) on one line:
+ * newlines and other control characters become visible escapes (\n, \r,
+ * \xHH; a tab stays) and trailing line breaks go, so a message that
+ * carries them (libpq's end in "\n", some span lines) is still one record. */
+static void
+log_append_one_line(char *line, int *n, int limit, const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		char esc[8];
+		int k;
+
+		if (c >= 0x20 && c != 0x7f) {
+			esc[0] = (char)c;
+			k = 1;
+		} else if (c == '\t') {
+			esc[0] = '\t';
+			k = 1;
+		} else if (c == '\n' || c == '\r') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : 'r';
+			k = 2;
+		} else
+			k = snprintf(esc, sizeof esc, "\\x%02x", c);
+		if (*n + k > limit)
+			break;   /* truncated, never in the middle of an escape */
+		memcpy(line + *n, esc, (size_t)k);
+		*n += k;
+	}
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[4096], stamp[32];
+	char line[4096], text[4096], stamp[32];
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
-	int n, m;
+	int n;
 
 	if (!log_enabled(level))
 		return;
@@ -95,13 +130,10 @@ log_msg(enum log_level level, const char *fmt, ...)
 	n = snprintf(line, sizeof line, "%s.%06ldZ %s[%ld] %s: ", stamp,
 	    (long)tv.tv_usec, log_progname, (long)getpid(), log_names[level]);
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+		text[0] = '\0';
 	va_end(ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if (n > (int)sizeof line - 2)
-		n = sizeof line - 2;
+	log_append_one_line(line, &n, (int)sizeof line - 1, text);
 	line[n++] = '\n';
 	/* One write(2) per line: lines from threads and processes never interleave. */
 	while (write(STDERR_FILENO, line, n) == -1 && errno == EINTR)

@@ -1,4 +1,6 @@
 /* Logging: one line per event on stderr (or LOG_FILE), safe from any thread.
+ * A message never spans lines: its trailing line breaks are dropped and any
+ * other newline or control character in it is escaped (\n, \r, \xHH).
  *
  * A line: "2026-11-28T13:40:00.123456Z podcastpro-fcgi[1234] info: text".
  * Nothing here allocates on behalf of the caller; log_fatal() is only for
