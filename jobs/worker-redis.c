@@ -195,28 +195,32 @@ worker_redis_schedule(struct worker_conn *conn)
 	conn->reconnect_timer = g_timeout_add(conn->backoff_ms, worker_redis_reconnect_cb, conn);
 }
 
-static gboolean
-worker_redis_unref_source(gpointer data)
-{
-	g_source_unref(data);
-	return G_SOURCE_REMOVE;
-}
-
-/* hiredis may still call the adapter's cleanup on this source after we
- * drop it (a failed connect frees the context after its callback), so the
- * last reference goes in an idle callback. */
+/* A context's GSource lives exactly as long as the context. hiredis calls
+ * the adapter's cleanup hook once per context, from inside its free,
+ * whichever way the context ends: a failed connect (after the connect
+ * callback), a disconnect (before the disconnect callback), or
+ * redisAsyncFree. So the source is destroyed here, after the adapter's own
+ * cleanup has taken its poll fd off it, and never in our callbacks: a source
+ * destroyed there reaches the adapter's g_source_remove_poll destroyed
+ * (GLib-CRITICAL, fatal under G_DEBUG=fatal-criticals). */
 static void
-worker_redis_drop_source(struct worker_conn *conn)
+worker_redis_source_cleanup(gpointer data)
 {
-	if (conn->source == NULL)
-		return;
-	/* The adapter's dispatch reads revents after a write handler that may
-	 * have freed the context: clear them so it stops there. */
-	((RedisSource *)conn->source)->poll_fd.revents = 0;
-	((RedisSource *)conn->source)->ac = NULL;
-	g_source_destroy(conn->source);
-	g_idle_add_full(G_PRIORITY_HIGH, worker_redis_unref_source, conn->source, NULL);
-	conn->source = NULL;
+	RedisSource *rs = data;
+	struct worker *w = worker_redis_owner;
+
+	redis_source_cleanup(data);
+	/* The adapter's dispatch reads revents and ac after a write handler
+	 * that may have freed the context: leave it nothing to do. A source
+	 * being dispatched holds GLib's own reference until dispatch returns. */
+	rs->poll_fd.revents = 0;
+	rs->ac = NULL;
+	if (w->fetch.source == data)
+		w->fetch.source = NULL;
+	if (w->cmd.source == data)
+		w->cmd.source = NULL;
+	g_source_destroy(data);
+	g_source_unref(data);
 }
 
 static struct worker_conn *
@@ -243,7 +247,6 @@ worker_redis_on_disconnect(const redisAsyncContext *ac, int status)
 	conn->ac = NULL;
 	conn->connected = conn->connecting = FALSE;
 	conn->inflight = 0;
-	worker_redis_drop_source(conn);
 	if (conn == &worker_redis_owner->fetch)
 		worker_redis_owner->fetch_inflight = FALSE;
 	worker_redis_schedule(conn);
@@ -270,10 +273,10 @@ worker_redis_on_connect(const redisAsyncContext *cac, int status)
 		return;
 	conn->connecting = FALSE;
 	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback. */
+		/* hiredis frees the context (and, through the cleanup hook,
+		 * its source) after this callback. */
 		log_warn("redis (%s): cannot connect: %s", conn->what, cac->errstr);
 		conn->ac = NULL;
-		worker_redis_drop_source(conn);
 		worker_redis_schedule(conn);
 		return;
 	}
@@ -332,6 +335,7 @@ worker_redis_connect(struct worker_conn *conn)
 	conn->connecting = TRUE;
 	conn->connect_started_us = g_get_monotonic_time();
 	conn->source = redis_source_new(ac);
+	ac->ev.cleanup = worker_redis_source_cleanup;
 	g_source_attach(conn->source, NULL);
 	redisAsyncSetConnectCallback(ac, worker_redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, worker_redis_on_disconnect);
@@ -366,7 +370,6 @@ worker_redis_abort(struct worker_conn *conn, const char *why)
 		conn->ac = NULL;
 		conn->connecting = FALSE;
 		redisAsyncFree(ac);
-		worker_redis_drop_source(conn);
 		worker_redis_schedule(conn);
 		return;
 	}
@@ -414,13 +417,11 @@ worker_redis_close(struct worker *w)
 		if (conn->ac != NULL) {
 			redisAsyncContext *ac = conn->ac;
 
-			gboolean connecting = conn->connecting;
-
-			if (connecting)
+			/* Connected: the disconnect callback clears conn->ac;
+			 * still connecting: no callback comes. */
+			if (conn->connecting)
 				conn->ac = NULL;
 			redisAsyncFree(ac);
-			if (connecting)
-				worker_redis_drop_source(conn);
 		}
 	}
 	/* Whatever is left is idempotent and stays pending in Redis. */

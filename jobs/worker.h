@@ -62,7 +62,7 @@ typedef void (*worker_reply_fn)(struct worker *w, redisReply *reply, void *data)
 struct worker_conn {
 	const char *what;          /* "fetch" or "command", for logs */
 	redisAsyncContext *ac;
-	GSource *source;
+	GSource *source;           /* ac's, destroyed with it (hiredis's cleanup hook) */
 	gboolean connected;
 	gboolean connecting;
 	gint64 connect_started_us;

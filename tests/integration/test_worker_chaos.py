@@ -126,3 +126,60 @@ def test_redis_restart_mid_run_loses_nothing(services, tmp_path):
             assert w.stop() == 0
         r.close()
         red.stop()
+
+
+def test_redis_unreachable_and_back_with_fatal_criticals(services, tmp_path):
+    """Redis refused (stopped) and then hung (SIGSTOP) and back, twice: the
+    master reconnects again and again and goes on, with every GLib critical
+    fatal (a GSource destroyed before hiredis's cleanup once gave one per
+    failed connect, and with fatal-criticals killed the master)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    red = PrivateRedis(tmp_path)
+    red.start()
+    q = wk.unique("outage")
+    stream = "pp:q:" + q
+    env = wk.env_for(services, redis_url=red.url)
+    assert env["G_DEBUG"] == "fatal-criticals"
+    w = Worker(tmp_path, env, [q], wk.unique("w"), concurrency=1)
+
+    def job_runs(task, args):
+        """Enqueues one job and waits until it was run and acknowledged (the
+        ack is durable; events sent while a connection is away are not)."""
+        r = wk.client(red.url)
+        try:
+            wk.enqueue_many(r, [wk.envelope(task, args, q)])
+            pp.wait_for(lambda: r.xlen(stream) == 0 and r.xpending(stream, "workers")["pending"] == 0, 20, 0.1,
+                        what=f"a {task} job to run after the outage")
+        finally:
+            r.close()
+
+    try:
+        for rnd in range(2):
+            job_runs("ping", {})
+            # Refused: each connection fails to connect several times over.
+            log_before = w.log_text()
+            red.stop()
+            for what in ("command", "fetch"):
+                pp.wait_for(lambda: w.log_text()[len(log_before):].count(f"redis ({what}): cannot connect") >= 3,
+                            20, what=f"three failed connects of the {what} connection")
+            assert w.alive()
+            red.start()
+            job_runs("ping", {})
+            # Hung: connected sockets that never answer; the watchdog drops
+            # them (an established context freed) and connects again.
+            log_before = w.log_text()
+            red.proc.signal(signal.SIGSTOP)
+            try:
+                pp.wait_for(lambda: "no reply in time; reconnecting" in w.log_text()[len(log_before):], 20,
+                            what="the watchdog to drop a hung connection")
+                assert w.alive()
+            finally:
+                red.proc.signal(signal.SIGCONT)
+        job_runs("test.echo", {"after": "outages"})
+        assert w.alive()
+        log = w.log_text()
+        assert "CRITICAL" not in log and "WARNING **" not in log, log[-3000:]
+    finally:
+        assert w.stop() == 0
+        red.stop()
