@@ -269,8 +269,18 @@ worker_recovered_reply(struct worker *w, redisReply *reply, void *data)
 {
 	char *stream = data;
 
+	if (reply == NULL)
+		w->recover_lost = TRUE;   /* the connection went: again on the next */
+	else if (reply->type == REDIS_REPLY_ERROR)
+		log_error("redis: recovering jobs of %s: %s", stream, reply->str);
+	if (--w->recovering == 0) {
+		w->recovered = !w->recover_lost;
+		w->recover_lost = FALSE;
+	}
 	if (reply != NULL && reply->type != REDIS_REPLY_ERROR)
-		worker_take_claimed(w, stream, reply, "recovered");
+		worker_take_claimed(w, stream, reply, "recovered");   /* and fetches */
+	else
+		worker_fetch_maybe(w);
 	g_free(stream);
 }
 
@@ -278,11 +288,14 @@ void
 worker_jobs_on_connect(struct worker *w)
 {
 	worker_create_groups(w);
-	if (!w->recovered) {
+	if (!w->recovered && w->recovering == 0) {
 		/* Entries pending under our own name were left by our previous
 		 * run (names are unique per worker): take them back at once
-		 * instead of waiting for the visibility timeout. */
-		w->recovered = TRUE;
+		 * instead of waiting for the visibility timeout. Nothing is
+		 * fetched before every reply is in: an entry fetched meanwhile
+		 * is pending under our name too, and could come back in this
+		 * reply after its job already finished here, and run twice. */
+		w->recovering = w->nqueues;
 		for (int i = 0; i < w->nqueues; i++) {
 			const char *argv[] = { "1", w->streams[i], QUEUE_GROUP, w->name, WORKER_RECOVER_COUNT };
 
@@ -342,7 +355,8 @@ worker_fetch_maybe(struct worker *w)
 	GPtrArray *argv;
 	int idle;
 
-	if (w->stopping || w->fetch_inflight || !w->fetch.connected || !g_queue_is_empty(&w->reserved))
+	if (w->stopping || w->fetch_inflight || !w->fetch.connected || !g_queue_is_empty(&w->reserved) ||
+	    !w->recovered)
 		return;
 	if ((idle = worker_pool_idle(w)) == 0)
 		return;

@@ -97,6 +97,8 @@ struct worker {
 	GQueue outbox;                   /* durable commands waiting for a connection */
 	gboolean fetch_inflight;
 	gboolean recovered;              /* own pending entries claimed after start */
+	int recovering;                  /* replies to those claims still to come */
+	gboolean recover_lost;           /* one was lost with the connection: again */
 
 	struct worker_stats stats;
 	double started_at;

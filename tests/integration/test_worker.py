@@ -309,3 +309,28 @@ def test_dead_consumer_jobs_reclaimed_and_poison_jobs_dead(services, r, tmp_path
     finally:
         assert w.stop() == 0
         r.delete("pp:dead:" + q, stream)
+
+
+def test_jobs_waiting_at_start_run_once_each(services, r, tmp_path):
+    """At start the worker takes back what its previous run left pending;
+    fetching waits for that, or a job fetched meanwhile came back in the
+    recovery's reply after it had finished, and ran twice."""
+    for n in range(3):
+        q = wk.unique("once")
+        start = wk.last_event_id(r)
+        ids = wk.enqueue_many(r, [wk.envelope("test.fail", {"error": "x", "permanent": True}, q)
+                                  for _ in range(30)])
+        w = Worker(tmp_path, wk.env_for(services), [q], wk.unique("w"), concurrency=4, log_name=f"once-{n}")
+        try:
+            for jid in ids:
+                wk.wait_event(r, start, jid, "dead", timeout=30)
+        finally:
+            # Stopped (and flushed) before counting: a second run shows by then.
+            assert w.stop() == 0
+        try:
+            runs = [e["id"] for e in wk.events_since(r, start) if e["event"] == "started" and e["id"] in ids]
+            assert sorted(runs) == sorted(ids), "some ran twice"
+            assert "recovered job entry" not in w.log_text()
+            assert r.xlen("pp:dead:" + q) == len(ids)
+        finally:
+            r.delete("pp:dead:" + q, "pp:q:" + q)
