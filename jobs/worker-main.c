@@ -54,7 +54,9 @@ worker_maybe_finish(struct worker *w)
 	if (!w->stopping || w->quitting)
 		return;
 	if (worker_pool_busy(w) > 0) {
-		if (now >= w->stop_deadline_us) {
+		/* Once: the killed children stay busy until they are reaped. */
+		if (now >= w->stop_deadline_us && !w->grace_over) {
+			w->grace_over = TRUE;
 			log_warn("shutdown: grace period (%d s) over; handing running jobs back",
 			    w->cfg->worker_shutdown_grace);
 			worker_pool_kill(w, "shutdown grace period over");

@@ -297,8 +297,8 @@ worker_pool_kill(struct worker *w, const char *reason)
 	for (int i = 0; i < w->concurrency; i++) {
 		struct worker_child *c = &w->children[i];
 
-		if (c->pid == 0)
-			continue;
+		if (c->pid == 0 || c->requeue_on_exit)
+			continue;   /* gone, or killed already */
 		if (c->job != NULL) {
 			log_warn("job %s (%s): %s; killing child %d", c->job->job->id, c->job->job->task, reason,
 			    (int)c->pid);

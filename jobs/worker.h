@@ -107,6 +107,7 @@ struct worker {
 	gboolean stopping;
 	gboolean quitting;
 	gint64 stop_deadline_us;         /* monotonic: grace period ends */
+	gboolean grace_over;             /* running jobs' children killed (once) */
 	int exit_status;
 	guint timers[8];
 };

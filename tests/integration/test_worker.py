@@ -172,6 +172,35 @@ def test_sigterm_after_grace_hands_job_back(services, r, tmp_path):
         assert w2.stop() == 0
 
 
+def test_grace_period_ends_once(services, r, tmp_path):
+    """Two jobs outlive the grace period: one "grace period over" line, one
+    kill and one hand-back per job (the first child reaped while the other
+    was still busy used to end the grace period again: logged twice,
+    killed twice)."""
+    q = wk.unique("grace")
+    env = wk.env_for(services, WORKER_SHUTDOWN_GRACE=1)
+    start = wk.last_event_id(r)
+    ids = wk.enqueue_many(r, [wk.envelope("test.sleep", {"seconds": 30, "ignore_stop": True}, q)
+                              for _ in range(2)])
+    w = Worker(tmp_path, env, [q], wk.unique("w"), concurrency=2)
+    try:
+        for jid in ids:
+            wk.wait_event(r, start, jid, "started")
+        w.signal(signal.SIGTERM)
+        assert w.wait(15) == 0
+        log = w.log_text()
+        assert log.count("grace period (1 s) over") == 1, log
+        assert log.count("shutdown grace period over; killing child") == 2, log
+        for jid in ids:
+            assert log.count(f"job {jid} (test.sleep): shutdown grace period over; killing child") == 1, log
+            assert log.count(f"job {jid} (test.sleep) stopped by shutdown; handed back") == 1, log
+            assert [e["event"] for e in wk.events_for(r, start, jid)].count("requeued") == 1
+        assert r.xlen("pp:q:" + q) == 2
+    finally:
+        w.stop()
+        r.delete("pp:q:" + q)
+
+
 def test_second_sigterm_exits_at_once_and_loses_nothing(services, r, tmp_path):
     q = wk.unique("term2")
     env = wk.env_for(services, WORKER_SHUTDOWN_GRACE=60)
