@@ -71,7 +71,16 @@ worker_child_read(struct worker *w, struct worker_child *c)
 		c->tasks_done++;
 		if (c->tasks_done >= w->max_tasks_per_child || w->stopping)
 			c->retiring = TRUE;   /* it exits by itself after its last one */
-		worker_job_outcome(w, job, result, result == NULL ? "child sent an unreadable result" : NULL);
+		if (c->handback_on_retry &&
+		    g_strcmp0(json_string_value(json_object_get(result, "status")), "retry") == 0) {
+			/* It stopped because we asked it to (shutdown), not because it
+			 * failed: that costs the job no attempt. */
+			log_info("job %s (%s) stopped for shutdown; handed back without counting an attempt",
+			    job->job->id, job->job->task);
+			worker_job_requeue(w, job);
+		} else
+			worker_job_outcome(w, job, result, result == NULL ? "child sent an unreadable result" : NULL);
+		c->handback_on_retry = FALSE;
 		json_decref(result);
 		if (c->retiring && (w->stopping || c->tasks_done < w->max_tasks_per_child))
 			kill(c->pid, SIGTERM);
@@ -244,6 +253,7 @@ worker_pool_run(struct worker *w, struct worker_job *job)
 		c->job = job;
 		c->job_started_us = g_get_monotonic_time();
 		c->soft_sent = FALSE;
+		c->handback_on_retry = FALSE;
 		job->pid = c->pid;
 		return 0;
 	}
@@ -287,6 +297,9 @@ worker_pool_stop(struct worker *w)
 		if (c->pid == 0)
 			continue;
 		c->retiring = TRUE;
+		/* Past its soft limit already, the stop is the limit's: it counts. */
+		if (c->job != NULL && !c->soft_sent)
+			c->handback_on_retry = TRUE;
 		kill(c->pid, c->job != NULL ? SIGUSR1 : SIGTERM);
 	}
 }

@@ -54,6 +54,9 @@ struct worker_child {
 	gboolean soft_sent;
 	char *kill_reason;         /* why the master killed it, or NULL (owned) */
 	gboolean requeue_on_exit;  /* killed by shutdown: hand its job back */
+	/* Asked to stop by shutdown before its soft limit: a TASK_RETRY answer
+	 * hands the job back unchanged instead of counting an attempt. */
+	gboolean handback_on_retry;
 };
 
 /* A Redis command with its reply handler. */

@@ -340,6 +340,49 @@ def test_dead_consumer_jobs_reclaimed_and_poison_jobs_dead(services, r, tmp_path
         r.delete("pp:dead:" + q, stream)
 
 
+def test_graceful_restarts_do_not_use_up_retries(services, r, tmp_path):
+    """A task that stops when shutdown asks it to is handed back unchanged:
+    more graceful restarts than it has retries, during one job, do not
+    dead-letter it (nor does a SIGHUP roll in between), and it completes
+    afterwards at attempt 1."""
+    q = wk.unique("restarts")
+    env = wk.env_for(services, RETRY_MAX=1, RETRY_BACKOFF=0, WORKER_SHUTDOWN_GRACE=10)
+    name = wk.unique("w")
+    start = wk.last_event_id(r)
+    (jid,) = wk.enqueue_many(r, [wk.envelope("test.sleep", {"seconds": 3}, q)])
+    for n in range(3):
+        mark = wk.last_event_id(r)
+        w = Worker(tmp_path, env, [q], name, concurrency=1, log_name=f"run-{n}")
+        try:
+            wk.wait_event(r, mark, jid, "started", timeout=20)
+            if n == 1:
+                # A roll replaces children after their job: this one runs on.
+                w.signal(signal.SIGHUP)
+                pp.wait_for(lambda: "SIGHUP: reloading" in w.log_text(), 10, what="the SIGHUP to be handled")
+            t0 = time.monotonic()
+            w.signal(signal.SIGTERM)
+            assert w.wait(15) == 0
+            # It stopped when asked (test.sleep checks every 10 ms), well within the grace.
+            assert time.monotonic() - t0 < 5
+        finally:
+            w.stop()
+        wk.wait_event(r, mark, jid, "requeued", timeout=1)
+        kinds = [e["event"] for e in wk.events_for(r, start, jid)]
+        assert not {"failed", "retried", "dead"} & set(kinds), kinds
+        assert "stopped for shutdown; handed back without counting an attempt" in w.log_text()
+        assert r.zcard("pp:delayed") == 0 or not [m for m in r.zrange("pp:delayed", 0, -1) if jid in m]
+    w = Worker(tmp_path, env, [q], name, concurrency=1, log_name="last")
+    try:
+        done = wk.wait_event(r, start, jid, "succeeded", timeout=20)
+        assert done["attempt"] == "1"
+        starts = [e for e in wk.events_for(r, start, jid) if e["event"] == "started"]
+        assert len(starts) == 4 and all(e["attempt"] == "1" for e in starts), starts
+        assert r.xlen("pp:dead:" + q) == 0
+    finally:
+        assert w.stop() == 0
+        r.delete("pp:q:" + q)
+
+
 def test_jobs_waiting_at_start_run_once_each(services, r, tmp_path):
     """At start the worker takes back what its previous run left pending;
     fetching waits for that, or a job fetched meanwhile came back in the
