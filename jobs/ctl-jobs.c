@@ -566,7 +566,7 @@ ctl_dead_print(redisContext *c, const char *stream, redisReply *entry, void *dat
 
 struct ctl_dead_retry {
 	const char *id;
-	int found;
+	int found;       /* entries matched, retried or not */
 	int failed;
 };
 
@@ -578,16 +578,24 @@ ctl_dead_retry_one(redisContext *c, const char *stream, redisReply *entry, void 
 	struct queue_job *job;
 	char *cause = NULL, *text, *key;
 	redisReply *r;
+	gboolean ok = TRUE;
 
 	if (strcmp(rt->id, "all") != 0 && strcmp(rt->id, entry->element[0]->str) != 0 &&
 	    (id == NULL || strcmp(rt->id, id) != 0))
 		return TRUE;
 	if (raw == NULL || (job = queue_job_decode(raw, strlen(raw), &cause)) == NULL) {
-		fprintf(stderr, "podcastpro-ctl dead retry: %s: %s\n", entry->element[0]->str,
-		    cause != NULL ? cause : "no job field");
+		/* Found, but nothing a worker could run: say so, and how to
+		 * get rid of it. */
+		fprintf(stderr, "podcastpro-ctl dead retry: dead job %s (entry %s of %s) has a malformed envelope: "
+		    "%s; it cannot be retried. 'podcastpro-ctl dead list --json' shows it; "
+		    "'redis-cli XDEL %s %s' removes it, 'podcastpro-ctl dead purge -Q %s' every dead job of its queue\n",
+		    id != NULL ? id : entry->element[0]->str, entry->element[0]->str, stream,
+		    cause != NULL ? cause : "no job field", stream, entry->element[0]->str,
+		    g_str_has_prefix(stream, QUEUE_DEAD_PREFIX) ? stream + strlen(QUEUE_DEAD_PREFIX) : stream);
 		g_free(cause);
+		rt->found++;
 		rt->failed++;
-		return TRUE;
+		return strcmp(rt->id, "all") == 0;
 	}
 	/* A fresh start: all its retries again, due now. */
 	job->attempt = 1;
@@ -606,13 +614,14 @@ ctl_dead_retry_one(redisContext *c, const char *stream, redisReply *entry, void 
 			fprintf(stderr, "podcastpro-ctl dead retry: %s\n", err != NULL ? err : "failed");
 			g_free(err);
 			rt->failed++;
+			ok = FALSE;
 			if (r != NULL)
 				freeReplyObject(r);
 			break;
 		}
 		freeReplyObject(r);
 	}
-	if (rt->failed == 0)
+	if (ok)
 		printf("%s\n", job->id);
 	rt->found++;
 	g_free(text);

@@ -383,6 +383,40 @@ def test_graceful_restarts_do_not_use_up_retries(services, r, tmp_path):
         r.delete("pp:q:" + q)
 
 
+def test_dead_retry_of_a_malformed_entry_says_what_it_is(services, r, tmp_path):
+    q = wk.unique("malformed")
+    env = wk.env_for(services)
+    dead = "pp:dead:" + q
+    bad = r.xadd(dead, {"id": "01MALFORMEDJOB", "task": "ping", "queue": q, "error": "x", "job": "{not json"})
+    nojob = r.xadd(dead, {"id": "01NOJOBFIELD", "task": "ping", "queue": q, "error": "x"})
+    try:
+        for ident in ("01MALFORMEDJOB", bad):
+            res = wk.ctl(env, "dead", "retry", ident, check=False)
+            assert res.returncode == 1, res
+            assert "no dead job" not in res.stderr
+            assert f"dead job 01MALFORMEDJOB (entry {bad} of {dead}) has a malformed envelope: " in res.stderr
+            assert f"'redis-cli XDEL {dead} {bad}' removes it" in res.stderr
+            assert f"'podcastpro-ctl dead purge -Q {q}'" in res.stderr
+            assert res.stderr.count("\n") == 1, res.stderr
+        res = wk.ctl(env, "dead", "retry", "01NOJOBFIELD", check=False)
+        assert res.returncode == 1
+        assert f"dead job 01NOJOBFIELD (entry {nojob} of {dead}) has a malformed envelope: no job field" in res.stderr
+        # Both are still there; an id that is nowhere is still "no dead job".
+        assert r.xlen(dead) == 2
+        res = wk.ctl(env, "dead", "retry", "01NOSUCHJOB", check=False)
+        assert res.returncode == 1 and "no dead job 01NOSUCHJOB" in res.stderr
+        # `retry all` retries what it can and reports the rest, non-zero.
+        good = wk.envelope("ping", {}, q)
+        r.xadd(dead, {"id": good["id"], "task": "ping", "queue": q, "error": "x", "job": json.dumps(good)})
+        res = wk.ctl(env, "dead", "retry", "all", "-Q", q, check=False)
+        assert res.returncode == 1
+        assert res.stdout.split() == [good["id"]]
+        assert res.stderr.count("has a malformed envelope") == 2
+        assert r.xlen(dead) == 2 and r.xlen("pp:q:" + q) == 1
+    finally:
+        r.delete(dead, "pp:q:" + q)
+
+
 def test_jobs_waiting_at_start_run_once_each(services, r, tmp_path):
     """At start the worker takes back what its previous run left pending;
     fetching waits for that, or a job fetched meanwhile came back in the
