@@ -70,6 +70,12 @@ ctl_jobs_workers(redisContext *c)
 	return out;
 }
 
+static int
+ctl_jobs_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The default queue of TASK according to a live worker, or NULL. */
 static const char *
 ctl_jobs_task_queue(json_t *workers, const char *task)
@@ -86,14 +92,46 @@ ctl_jobs_task_queue(json_t *workers, const char *task)
 	return NULL;
 }
 
+/* The names of every task some live worker runs, sorted, comma-separated
+ * (caller frees). */
+static char *
+ctl_jobs_known_tasks(json_t *workers)
+{
+	GPtrArray *names = g_ptr_array_new();
+	GString *out = g_string_new(NULL);
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(workers, i, w) {
+		const char *name;
+		json_t *v;
+
+		json_object_foreach(json_object_get(w, "tasks"), name, v) {
+			gboolean seen = FALSE;
+
+			for (guint j = 0; j < names->len && !seen; j++)
+				seen = strcmp(names->pdata[j], name) == 0;
+			if (!seen)
+				g_ptr_array_add(names, (gpointer)name);
+		}
+	}
+	g_ptr_array_sort(names, (GCompareFunc)ctl_jobs_strcmp_p);
+	for (guint j = 0; j < names->len; j++)
+		g_string_append_printf(out, "%s%s", j > 0 ? ", " : "", (const char *)names->pdata[j]);
+	g_ptr_array_unref(names);
+	return g_string_free(out, FALSE);
+}
+
 int
 ctl_cmd_call(const struct config *cfg, int argc, char **argv)
 {
 	static char *queue;
 	static double countdown;
+	static gboolean force;
 	static const GOptionEntry entries[] = {
 		{ "queue", 'Q', 0, G_OPTION_ARG_STRING, &queue, "queue (default: the task's own)", "QUEUE" },
 		{ "countdown", 0, 0, G_OPTION_ARG_DOUBLE, &countdown, "run no sooner than S seconds from now", "S" },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, "enqueue even if no live worker runs TASK", NULL },
 		{ NULL }
 	};
 	redisContext *c = NULL;
@@ -106,7 +144,7 @@ ctl_cmd_call(const struct config *cfg, int argc, char **argv)
 	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
 		return rc;
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: podcastpro-ctl call TASK [JSON_ARGS] [-Q queue] [--countdown S]\n");
+		fprintf(stderr, "usage: podcastpro-ctl call TASK [JSON_ARGS] [-Q queue] [--countdown S] [--force]\n");
 		return CTL_EXIT_USAGE;
 	}
 	if (argc == 3 && (args = json_loads(argv[2], 0, &jerr)) == NULL) {
@@ -118,8 +156,20 @@ ctl_cmd_call(const struct config *cfg, int argc, char **argv)
 		goto out;
 	workers = ctl_jobs_workers(c);
 	q = ctl_jobs_task_queue(workers, argv[1]);
-	if (q == NULL && json_array_size(workers) > 0)
-		fprintf(stderr, "podcastpro-ctl call: warning: no live worker knows task %s\n", argv[1]);
+	if (q == NULL && json_array_size(workers) > 0) {
+		/* The live workers publish the tasks they run: one none of them
+		 * knows would only be dead-lettered as an unknown task. */
+		char *known = ctl_jobs_known_tasks(workers);
+
+		fprintf(stderr, "podcastpro-ctl call: %s: unknown task: no live worker runs it (they run: %s)%s\n",
+		    argv[1], known, g_str_has_prefix(argv[1], "test.") ?
+		    "; test tasks run only on a worker started with PP_TEST_TASKS=1" : "");
+		g_free(known);
+		if (!force) {
+			fprintf(stderr, "podcastpro-ctl call: not enqueued (--force enqueues it anyway)\n");
+			goto out;
+		}
+	}
 	if (queue_enqueue(c, queue != NULL ? queue : q != NULL ? q : "default", argv[1], args, countdown, id,
 	    &cause) != 0) {
 		fprintf(stderr, "podcastpro-ctl call: %s\n", cause);

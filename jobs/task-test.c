@@ -8,8 +8,9 @@
 #include "tasks.h"
 
 /* Tasks the worker's tests drive (tests/integration/test_worker*.py).
- * They are in the table like any task, but nothing in the API enqueues
- * them; their names all start with "test.". */
+ * They are in their own table (task_test_table), which a worker consults
+ * only when started with PP_TEST_TASKS=1; nothing in the API enqueues them;
+ * their names all start with "test.". */
 
 enum task_result
 task_test_echo_run(struct task_ctx *ctx)

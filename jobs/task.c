@@ -8,16 +8,41 @@
 
 volatile sig_atomic_t task_stop_requested;
 
-const struct task_def *
-task_find(const char *name)
+/* Set once at start-up, before any child is forked. */
+static gboolean task_tests_enabled;
+
+void
+task_enable_test_tasks(gboolean enable)
 {
-	if (name == NULL)
-		return NULL;
-	for (const struct task_def *def = task_table; def->name != NULL; def++) {
+	task_tests_enabled = enable;
+}
+
+gboolean
+task_test_tasks_enabled(void)
+{
+	return task_tests_enabled;
+}
+
+static const struct task_def *
+task_find_in(const struct task_def *table, const char *name)
+{
+	for (const struct task_def *def = table; def->name != NULL; def++) {
 		if (strcmp(def->name, name) == 0)
 			return def;
 	}
 	return NULL;
+}
+
+const struct task_def *
+task_find(const char *name)
+{
+	const struct task_def *def;
+
+	if (name == NULL)
+		return NULL;
+	if ((def = task_find_in(task_table, name)) == NULL && task_tests_enabled)
+		def = task_find_in(task_test_table, name);
+	return def;
 }
 
 void

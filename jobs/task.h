@@ -53,10 +53,18 @@ struct task_def {
 	void (*on_dead)(const struct config *cfg, const char *job_id, json_t *args, const char *error);
 };
 
-/* The task named NAME, or NULL. */
+/* The task named NAME, or NULL. Test tasks (task_test_table) are found
+ * only after task_enable_test_tasks(TRUE). */
 const struct task_def *task_find(const char *name);
-/* All tasks, ending with a NULL name. */
+/* The production tasks, ending with a NULL name. */
 extern const struct task_def task_table[];
+/* Tasks for the worker's tests (names "test.*"), ending with a NULL name.
+ * A worker runs them only when started with PP_TEST_TASKS=1: they sleep,
+ * fail and write to Redis on request, nothing a production worker should do
+ * for whoever can enqueue. */
+extern const struct task_def task_test_table[];
+void task_enable_test_tasks(gboolean enable);
+gboolean task_test_tasks_enabled(void);
 
 void task_heartbeat(struct task_ctx *ctx);
 gboolean task_should_stop(struct task_ctx *ctx);

@@ -17,6 +17,11 @@ const struct task_def task_table[] = {
 	/* The pipeline (issue 6): limits and retries from the configuration. */
 	{ "podcast.generate", task_podcast_generate_run, "podcasts", -1, -1, -1, 0, 0,
 	    task_podcast_generate_dead },
+	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL }
+};
+
+/* Only with PP_TEST_TASKS=1 (task.h). */
+const struct task_def task_test_table[] = {
 	{ "test.echo", task_test_echo_run, "default", -1, -1, -1, 0, 0, NULL },
 	{ "test.sleep", task_test_sleep_run, "default", -1, -1, -1, 0, 0, NULL },
 	{ "test.fail", task_test_fail_run, "default", -1, -1, -1, 0, 0, NULL },

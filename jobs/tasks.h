@@ -1,5 +1,5 @@
 /* The run functions of the built-in tasks, one file each (jobs/task-*.c),
- * listed in task_table[] (jobs/tasks.c). */
+ * listed in task_table[] or task_test_table[] (jobs/tasks.c). */
 #ifndef PP_TASKS_H
 #define PP_TASKS_H
 
@@ -8,7 +8,8 @@
 /* jobs/task-ping.c */
 enum task_result task_ping_run(struct task_ctx *ctx);
 
-/* jobs/task-test.c: for the worker's tests, never enqueued by the API. */
+/* jobs/task-test.c: for the worker's tests, never enqueued by the API;
+ * in task_test_table[], run only with PP_TEST_TASKS=1. */
 enum task_result task_test_echo_run(struct task_ctx *ctx);
 enum task_result task_test_sleep_run(struct task_ctx *ctx);
 enum task_result task_test_fail_run(struct task_ctx *ctx);

@@ -390,7 +390,10 @@ worker_dispatch(struct worker *w)
 		char pid[16];
 
 		if (task_find(job->job->task) == NULL) {
-			char *error = g_strdup_printf("unknown task %s", job->job->task);
+			char *error = g_str_has_prefix(job->job->task, "test.") && !task_test_tasks_enabled() ?
+			    g_strdup_printf("unknown task %s: test tasks run only on a worker started with "
+			    "PP_TEST_TASKS=1", job->job->task) :
+			    g_strdup_printf("unknown task %s", job->job->task);
 
 			worker_job_dead(w, job, error);
 			g_free(error);
@@ -606,6 +609,8 @@ worker_publish_state(struct worker *w)
 		json_t *tasks = json_object();
 
 		for (const struct task_def *def = task_table; def->name != NULL; def++)
+			json_object_set_new(tasks, def->name, json_string(def->queue != NULL ? def->queue : "default"));
+		for (const struct task_def *def = task_test_table; task_test_tasks_enabled() && def->name != NULL; def++)
 			json_object_set_new(tasks, def->name, json_string(def->queue != NULL ? def->queue : "default"));
 		json_object_set_new(state, "tasks", tasks);
 	}

@@ -271,6 +271,12 @@ main(int argc, char **argv)
 	w->rng = g_rand_new();
 	w->held = g_hash_table_new(g_str_hash, g_str_equal);
 	g_queue_init(&w->reserved);
+	/* Like the responder's PP_TEST_ROUTES: read from the environment only,
+	 * once, before the children are forked. */
+	if (g_strcmp0(g_getenv("PP_TEST_TASKS"), "1") == 0) {
+		task_enable_test_tasks(TRUE);
+		log_warn("PP_TEST_TASKS=1: the test tasks (test.*) are enabled");
+	}
 	w->loop = g_main_loop_new(NULL, FALSE);
 	signal(SIGPIPE, SIG_IGN);
 

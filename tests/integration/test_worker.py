@@ -417,6 +417,61 @@ def test_dead_retry_of_a_malformed_entry_says_what_it_is(services, r, tmp_path):
         r.delete(dead, "pp:q:" + q)
 
 
+def test_test_tasks_only_with_pp_test_tasks(services, tmp_path):
+    """Without PP_TEST_TASKS=1 a worker does not know test.*: such a job is
+    dead as an unknown task, saying why, and `ctl call` refuses it."""
+    url = services["REDIS_URL"].rsplit("/", 1)[0] + "/7"   # only this test's workers publish here
+    r = wk.client(url)
+    r.flushdb()
+    q = wk.unique("prod")
+    env = wk.env_for(services, redis_url=url, RETRY_MAX=0)
+    del env["PP_TEST_TASKS"]
+    name = wk.unique("w")
+    (jid,) = wk.enqueue_many(r, [wk.envelope("test.sleep", {"seconds": 0}, q)])
+    w = Worker(tmp_path, env, [q], name, concurrency=1)
+    try:
+        state = wk.wait_state(r, name)
+        assert sorted(state["tasks"]) == ["ping", "podcast.generate", "podcast.sweep"], state["tasks"]
+        dead = wk.wait_event(r, "-", jid, "dead")
+        assert dead["error"] == ("unknown task test.sleep: test tasks run only on a worker started "
+                                 "with PP_TEST_TASKS=1")
+        assert not [e for e in wk.events_for(r, "-", jid) if e["event"] == "started"]
+        assert "PP_TEST_TASKS" not in w.log_text().split("unknown task", 1)[0]
+
+        res = wk.ctl(env, "call", "test.sleep", '{"seconds":0}', "-Q", q, check=False)
+        assert res.returncode == 1 and res.stdout == ""
+        assert ("test.sleep: unknown task: no live worker runs it (they run: ping, podcast.generate, "
+                "podcast.sweep); test tasks run only on a worker started with PP_TEST_TASKS=1") in res.stderr
+        assert "--force" in res.stderr
+        assert r.xlen("pp:q:" + q) == 0
+        res = wk.ctl(env, "call", "no.such.task", check=False)
+        assert res.returncode == 1 and "no.such.task: unknown task" in res.stderr
+        # --force enqueues it anyway (an operator who knows better): dead as unknown.
+        start = wk.last_event_id(r)
+        forced = wk.ctl(env, "call", "test.echo", "{}", "-Q", q, "--force").stdout.strip()
+        assert "unknown task test.echo" in wk.wait_event(r, start, forced, "dead")["error"]
+        # Known tasks are enqueued as before.
+        ping = wk.ctl(env, "call", "ping", "-Q", q).stdout.strip()
+        wk.wait_event(r, start, ping, "succeeded")
+    finally:
+        assert w.stop() == 0
+        r.flushdb()
+        r.close()
+    # With the setting, the same worker runs them and says so at start.
+    env["PP_TEST_TASKS"] = "1"
+    r = wk.client(url)
+    w = Worker(tmp_path, env, [q], name, concurrency=1, log_name="with-test-tasks")
+    try:
+        assert "test.sleep" in wk.wait_state(r, name)["tasks"]
+        jid = wk.ctl(env, "call", "test.sleep", '{"seconds":0}', "-Q", q).stdout.strip()
+        wk.wait_event(r, "-", jid, "succeeded")
+        assert "PP_TEST_TASKS=1: the test tasks (test.*) are enabled" in w.log_text()
+    finally:
+        assert w.stop() == 0
+        r.flushdb()
+        r.close()
+
+
 def test_jobs_waiting_at_start_run_once_each(services, r, tmp_path):
     """At start the worker takes back what its previous run left pending;
     fetching waits for that, or a job fetched meanwhile came back in the

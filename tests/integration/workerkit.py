@@ -14,12 +14,13 @@ import pp
 from servers import children_of
 
 # Settings every worker under test gets: no sweeper tick, quick heartbeats,
-# and any GLib critical warning fatal (a GSource misused on a Redis
-# reconnect once printed one each time).
+# the test tasks (test.*) enabled, and any GLib critical warning fatal (a
+# GSource misused on a Redis reconnect once printed one each time).
 BASE_ENV = {
     "SWEEPER_INTERVAL": "86400",
     "LOG_LEVEL": "info",
     "REDIS_TIMEOUT_MS": "1000",
+    "PP_TEST_TASKS": "1",
     "G_DEBUG": "fatal-criticals",
 }
 
