@@ -563,37 +563,50 @@ out:
 	return result;
 }
 
-void
+int
 task_podcast_generate_dead(const struct config *cfg, const char *job_id, json_t *args,
     const char *error)
 {
 	const char *id = json_string_value(json_object_get(args, "podcast_id"));
 	char *conninfo;
 	PGconn *pg;
-	PGresult *res;
+	PGresult *res = NULL;
 	const char *params[2];
+	int rc = -1;
 
 	if (id == NULL || cfg->database_url == NULL)
-		return;
-	/* The master has no pool: one short connection for a rare event. A
-	 * run that ended by itself has already written this; this is for a
-	 * child that was killed or a job given up as poison. */
+		return 0;
+	/* Runs in a process of its own (task.h): one short connection for a
+	 * rare event, bounded by connect_timeout, statement_timeout and the
+	 * master's kill timer. A run that ended by itself has already written
+	 * this; this is for a child that was killed or a job given up as
+	 * poison. */
 	conninfo = db_conninfo_with_defaults(cfg->database_url);
 	pg = PQconnectdb(conninfo);
 	g_free(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_error("podcast %s (job %s): cannot mark it failed: %s", id, job_id, PQerrorMessage(pg));
-		PQfinish(pg);
-		return;
+		goto out;
 	}
+	res = PQexec(pg, "SET statement_timeout = '10s'");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("podcast %s (job %s): cannot mark it failed: %s", id, job_id, PQresultErrorMessage(res));
+		goto out;
+	}
+	PQclear(res);
 	params[0] = id;
 	params[1] = error != NULL && *error != '\0' ? error : "Generation failed";
 	res = PQexecParams(pg, "UPDATE podcasts SET status = 'failed', error = COALESCE(error, $2), "
 	    "updated_at = now() WHERE id = $1 AND status NOT IN ('complete', 'failed')",
 	    2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_error("podcast %s (job %s): cannot mark it failed: %s", id, job_id,
 		    PQresultErrorMessage(res));
+		goto out;
+	}
+	rc = 0;
+out:
 	PQclear(res);
 	PQfinish(pg);
+	return rc;
 }

@@ -48,9 +48,14 @@ struct task_def {
 	int backoff_max;           /* -1: RETRY_BACKOFF_MAX */
 	int soft_limit;            /* 0: TASK_SOFT_TIME_LIMIT */
 	int hard_limit;            /* 0: TASK_HARD_TIME_LIMIT */
-	/* Called in the master when the job is dead (no retry left, or
-	 * permanent failure), with the last error; may be NULL. */
-	void (*on_dead)(const struct config *cfg, const char *job_id, json_t *args, const char *error);
+	/* Called when the job is dead (no retry left, or permanent failure),
+	 * with the last error; may be NULL. It runs in a short-lived process
+	 * the master forks for it (jobs/worker-hook.c), never in the master
+	 * itself, so it may block on the network; it is killed after
+	 * WORKER_HOOK_TIMEOUT_S. Returns 0 when done (or nothing to do), -1 to
+	 * be called again later (back-off up to a minute, for up to an hour).
+	 * It must be idempotent. */
+	int (*on_dead)(const struct config *cfg, const char *job_id, json_t *args, const char *error);
 };
 
 /* The task named NAME, or NULL. Test tasks (task_test_table) are found

@@ -18,7 +18,7 @@ enum task_result task_test_record_run(struct task_ctx *ctx);
 /* jobs/task-podcast-generate.c (issue 6): the pipeline, and its on_dead
  * hook that marks the podcast failed when the job dies without saying so. */
 enum task_result task_podcast_generate_run(struct task_ctx *ctx);
-void task_podcast_generate_dead(const struct config *cfg, const char *job_id, json_t *args,
+int task_podcast_generate_dead(const struct config *cfg, const char *job_id, json_t *args,
     const char *error);
 
 #endif

@@ -100,19 +100,16 @@ out:
 }
 
 void
-worker_child_main(struct worker *w, int fd)
+worker_child_detach(struct worker *w)
 {
-	struct db_pool *db = NULL;
-	char *buf;
-	int done = 0;
-
-	/* A child never outlives its master: its job would run unsupervised
+	/* A child never outlives its master: a job would run unsupervised
 	 * while another worker reclaims it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != w->pid)
 		_exit(1);
 	worker_child_signals();
-	/* The master's ends of the other children's sockets and of Redis. */
+	/* The master's ends of the children's sockets and of Redis: never
+	 * ours to write, and closed here so nothing does by mistake. */
 	for (int i = 0; i < w->concurrency; i++) {
 		if (w->children[i].pid != 0 && w->children[i].fd >= 0)
 			close(w->children[i].fd);
@@ -121,6 +118,16 @@ worker_child_main(struct worker *w, int fd)
 		close(w->cmd.ac->c.fd);
 	if (w->fetch.ac != NULL)
 		close(w->fetch.ac->c.fd);
+}
+
+void
+worker_child_main(struct worker *w, int fd)
+{
+	struct db_pool *db = NULL;
+	char *buf;
+	int done = 0;
+
+	worker_child_detach(w);
 	if (w->cfg->database_url != NULL)
 		db = db_pool_new_from_config(w->cfg);   /* connects on first use */
 	buf = g_malloc(WORKER_MSG_MAX);

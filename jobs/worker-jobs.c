@@ -103,7 +103,7 @@ worker_create_groups(struct worker *w)
 	}
 }
 
-/* Sends JOB to the dead-letter stream with ERROR and runs its on_dead hook. */
+/* Sends JOB to the dead-letter stream with ERROR and starts its on_dead hook. */
 static void
 worker_job_dead(struct worker *w, struct worker_job *job, const char *error)
 {
@@ -122,7 +122,7 @@ worker_job_dead(struct worker *w, struct worker_job *job, const char *error)
 	worker_finish(w, job, "dead", payload, error);
 	worker_event(w, "dead", job, "error", error, NULL);
 	if (def != NULL && def->on_dead != NULL)
-		def->on_dead(w->cfg, job->job->id, job->job->args, error);
+		worker_hook_run(w, def, job->job->id, job->job->args, error);
 	g_free(payload);
 	worker_job_done(w, job);
 }

@@ -67,6 +67,9 @@ worker_maybe_finish(struct worker *w)
 		forgot = TRUE;
 		worker_forget_state(w);
 	}
+	/* A dead job's hook (a database write) gets the drain time too. */
+	if (worker_hooks_running(w) > 0 && now < w->stop_deadline_us + WORKER_DRAIN_US)
+		return;
 	if ((worker_redis_idle(w) && !w->fetch_inflight) || now >= w->stop_deadline_us + WORKER_DRAIN_US ||
 	    (!w->cmd.connected && now >= w->stop_deadline_us)) {
 		if (!worker_redis_idle(w))
@@ -102,6 +105,7 @@ worker_on_term(gpointer data)
 	while (!g_queue_is_empty(&w->reserved))
 		worker_job_requeue(w, g_queue_pop_head(&w->reserved));
 	worker_pool_stop(w);
+	worker_hooks_stop(w);
 	worker_publish_state(w);
 	worker_maybe_finish(w);
 	return G_SOURCE_CONTINUE;
@@ -271,6 +275,7 @@ main(int argc, char **argv)
 	w->rng = g_rand_new();
 	w->held = g_hash_table_new(g_str_hash, g_str_equal);
 	g_queue_init(&w->reserved);
+	g_queue_init(&w->hooks);
 	/* Like the responder's PP_TEST_ROUTES: read from the environment only,
 	 * once, before the children are forked. */
 	if (g_strcmp0(g_getenv("PP_TEST_TASKS"), "1") == 0) {
@@ -313,6 +318,7 @@ main(int argc, char **argv)
 	}
 	while (!g_queue_is_empty(&w->reserved))
 		worker_job_free(g_queue_pop_head(&w->reserved));
+	worker_hooks_close(w);
 	worker_redis_close(w);
 	log_info("worker %s stopped", w->name);
 	g_hash_table_unref(w->held);

@@ -9,6 +9,7 @@
  *                    heartbeats, delayed jobs, events, published state
  *   worker-pool.c    preforked children: spawn, replace, time limits
  *   worker-child.c   the child's side: read a job, run its task, answer
+ *   worker-hook.c    tasks' on_dead hooks, each in a process of its own
  *   worker-beat.c    periodic jobs
  *
  * Ownership: the single struct worker lives for the whole program; jobs in
@@ -95,6 +96,7 @@ struct worker {
 	struct worker_child *children;   /* [concurrency] */
 	GQueue reserved;                 /* struct worker_job *, not yet running */
 	GHashTable *held;                /* entry id -> struct worker_job *, all we hold */
+	GQueue hooks;                    /* on_dead hooks running or waiting (worker-hook.c) */
 
 	struct worker_conn fetch, cmd;
 	GQueue outbox;                   /* durable commands waiting for a connection */
@@ -166,6 +168,20 @@ void worker_pool_roll(struct worker *w);
 
 /* worker-child.c: the child's main; never returns. */
 void worker_child_main(struct worker *w, int fd) G_GNUC_NORETURN;
+/* In any process just forked from the master: dies with the master, takes
+ * default signal handlers, closes the master's sockets (children, Redis). */
+void worker_child_detach(struct worker *w);
+
+/* worker-hook.c: runs DEF's on_dead for a dead job in a process of its own
+ * (copies JOB_ID and ERROR, references ARGS); retried until done. */
+void worker_hook_run(struct worker *w, const struct task_def *def, const char *job_id, json_t *args,
+    const char *error);
+/* Hooks whose process is running now. */
+int worker_hooks_running(struct worker *w);
+/* At shutdown: hooks waiting for another try run now, and are not retried. */
+void worker_hooks_stop(struct worker *w);
+/* At exit: kills the hooks' processes still running; logs what was not done. */
+void worker_hooks_close(struct worker *w);
 
 /* Set in a child by SIGUSR1 (soft time limit or shutdown); read by
  * task_should_stop(). */
