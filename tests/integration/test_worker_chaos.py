@@ -85,6 +85,12 @@ class PrivateRedis:
                              "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                              "--dir", self.dir], log=os.path.join(self.dir, "redis.log"))
         pp.wait_port(self.port)
+        # Accepting is not serving: PING fails with LOADING while the AOF loads.
+        c = wk.client(self.url)
+        try:
+            pp.wait_for(c.ping, 20, what="redis to load its append-only file")
+        finally:
+            c.close()
 
     def stop(self):
         if self.proc is not None:
