@@ -17,7 +17,7 @@ static const struct ctl_command ctl_commands[] = {
 	    CTL_NO_CONFIG, ctl_cmd_check_config },
 	{ "token", "EMAIL [--sub UUID] [--ttl S]", "mint an HS256 access token with SUPABASE_JWT_SECRET",
 	    CONFIG_FOR_CTL, ctl_cmd_token },
-	{ "call", "TASK [JSON_ARGS] [-Q QUEUE] [--countdown S]", "enqueue a job and print its id", CONFIG_FOR_CTL, ctl_cmd_call },
+	{ "call", "TASK [JSON_ARGS] [-Q QUEUE] [--countdown S] [--force]", "enqueue a job and print its id", CONFIG_FOR_CTL, ctl_cmd_call },
 	{ "inspect", "active|scheduled|reserved|stats [--json]", "what live workers are doing", CONFIG_FOR_CTL, ctl_cmd_inspect },
 	{ "events", "[--json] [-n N] [--count N]", "follow job events as they happen", CONFIG_FOR_CTL, ctl_cmd_events },
 	{ "queues", "[--json]", "waiting, running, delayed and dead jobs per queue", CONFIG_FOR_CTL, ctl_cmd_queues },
