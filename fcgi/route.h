@@ -45,10 +45,18 @@ extern const struct route podcast_routes[];   /* fcgi/podcasts.c */
 extern const struct route upload_routes[];    /* fcgi/uploads.c */
 extern const struct route stream_routes[];    /* fcgi/stream.c */
 extern const struct route credits_routes[];   /* fcgi/credits.c */
+/* fcgi/dashboard.c: filled in at start-up under DASHBOARD_PATH when the
+ * dashboard is on, before acceptor threads run; empty when it is off. */
+extern struct route dashboard_routes[];
+extern const struct route openapi_routes[];   /* fcgi/openapi.c: /openapi.json, /docs */
 /* Debug-only routes under /_test/ (fcgi/test-routes.c), matched only after
  * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
  * environment has PP_TEST_ROUTES=1. Never enable it in production. */
 extern const struct route test_routes[];
 void route_enable_test_routes(gboolean enable);
+
+/* The groups route_find searches (TEST: the debug groups instead), a
+ * NULL-terminated list of tables, for listing them (GET /_test/routes). */
+const struct route *const *route_groups_list(gboolean test);
 
 #endif

@@ -11,6 +11,8 @@ static const struct route *const route_groups[] = {
 	upload_routes,
 	stream_routes,
 	credits_routes,
+	dashboard_routes,
+	openapi_routes,
 	NULL
 };
 
@@ -26,6 +28,12 @@ void
 route_enable_test_routes(gboolean enable)
 {
 	route_test_enabled = enable;
+}
+
+const struct route *const *
+route_groups_list(gboolean test)
+{
+	return test ? route_test_groups : route_groups;
 }
 
 enum route_match

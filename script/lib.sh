@@ -6,7 +6,7 @@ libhiredis-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libsyst
 libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libespeak-ng-dev libmp3lame-dev
 libmpg123-dev mpg123 postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
 python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-redis
-python3-psycopg2 procps iproute2 curl python3-celery"
+python3-psycopg2 procps iproute2 curl python3-celery python3-jsonschema"
 # The browser test (tests/browser): Debian's chromium, and node and npm
 # unless they are there already (NodeSource's nodejs brings its own npm).
 PP_PACKAGES="$PP_PACKAGES chromium"
