@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "config.h"
 #include "cors.h"
+#include "dashboard.h"
 #include "db.h"
 #include "log.h"
 #include "ratelimit-hook.h"
@@ -15,6 +16,7 @@ static const struct app_module *const app_modules[] = {
 	&ratelimit_app_module,
 	&auth_app_module,
 	&storage_app_module,
+	&dashboard_app_module,
 	NULL
 };
 

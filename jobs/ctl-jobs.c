@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "jobstate.h"
 #include "queue.h"
 #include "redis.h"
 
@@ -46,27 +47,19 @@ ctl_jobs_cmd(redisContext *c, const char *fmt, ...)
 	return reply;
 }
 
-/* The live workers' published states (a JSON array, caller decrefs). */
+/* The live workers' published states (a JSON array, caller decrefs; empty
+ * after saying why when Redis failed). */
 static json_t *
 ctl_jobs_workers(redisContext *c)
 {
-	json_t *out = json_array();
-	redisReply *names = ctl_jobs_cmd(c, "SMEMBERS %s", QUEUE_WORKERS_KEY);
+	char *cause = NULL;
+	json_t *out = jobstate_workers(c, &cause);
 
-	if (names == NULL)
-		return out;
-	for (size_t i = 0; i < names->elements; i++) {
-		redisReply *r = ctl_jobs_cmd(c, "GET %s%s", QUEUE_WORKER_PREFIX, names->element[i]->str);
-		json_t *state;
-
-		if (r != NULL && r->type == REDIS_REPLY_STRING && (state = json_loadb(r->str, r->len, 0, NULL)) != NULL)
-			json_array_append_new(out, state);
-		else if (r != NULL && r->type == REDIS_REPLY_NIL)
-			freeReplyObject(ctl_jobs_cmd(c, "SREM %s %s", QUEUE_WORKERS_KEY, names->element[i]->str));
-		if (r != NULL)
-			freeReplyObject(r);
+	if (out == NULL) {
+		fprintf(stderr, "podcastpro-ctl: redis: %s\n", cause);
+		g_free(cause);
+		out = json_array();
 	}
-	freeReplyObject(names);
 	return out;
 }
 
@@ -315,12 +308,10 @@ static void
 ctl_jobs_print_event(const redisReply *fields, gboolean as_json)
 {
 	if (as_json) {
-		json_t *o = json_object();
+		/* The dashboard sends the same objects (src/jobstate.h). */
+		json_t *o = jobstate_event_json(fields);
 		char *text;
 
-		for (size_t i = 0; i + 1 < fields->elements; i += 2)
-			json_object_set_new(o, fields->element[i]->str, json_stringn(fields->element[i + 1]->str,
-			    fields->element[i + 1]->len));
 		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", text);
 		free(text);
@@ -423,62 +414,19 @@ out:
 	return rc;
 }
 
-/* Every queue name in use: the configured ones and any stream found. */
+/* Every queue name in use: the configured ones and any stream found; NULL
+ * after saying why when Redis failed. */
 static GPtrArray *
 ctl_jobs_queue_names(const struct config *cfg, redisContext *c)
 {
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
-	char **conf = g_strsplit(cfg->worker_queues, ",", -1);
-	const char *prefixes[] = { QUEUE_PREFIX, QUEUE_DEAD_PREFIX };
+	char *cause = NULL;
+	GPtrArray *names = jobstate_queue_names(c, cfg->worker_queues, &cause);
 
-	for (int i = 0; conf[i] != NULL; i++) {
-		char *q = g_strstrip(conf[i]);
-
-		if (*q != '\0' && !g_hash_table_contains(seen, q)) {
-			g_ptr_array_add(names, g_strdup(q));
-			g_hash_table_add(seen, names->pdata[names->len - 1]);
-		}
+	if (names == NULL) {
+		fprintf(stderr, "podcastpro-ctl: redis: %s\n", cause);
+		g_free(cause);
 	}
-	for (size_t p = 0; p < G_N_ELEMENTS(prefixes); p++) {
-		char cursor[32] = "0";
-
-		do {
-			redisReply *r = ctl_jobs_cmd(c, "SCAN %s MATCH %s* COUNT 1000", cursor, prefixes[p]);
-
-			if (r == NULL || r->elements < 2)
-				break;
-			g_strlcpy(cursor, r->element[0]->str, sizeof cursor);
-			for (size_t i = 0; i < r->element[1]->elements; i++) {
-				const char *q = r->element[1]->element[i]->str + strlen(prefixes[p]);
-
-				if (!g_hash_table_contains(seen, q)) {
-					g_ptr_array_add(names, g_strdup(q));
-					g_hash_table_add(seen, names->pdata[names->len - 1]);
-				}
-			}
-			freeReplyObject(r);
-		} while (strcmp(cursor, "0") != 0);
-	}
-	g_hash_table_unref(seen);
-	g_strfreev(conf);
 	return names;
-}
-
-static long long
-ctl_jobs_int(redisContext *c, const char *fmt, const char *key)
-{
-	redisReply *r = redisCommand(c, fmt, key);
-	long long n = 0;
-
-	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
-		n = r->integer;
-	else if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER)
-		n = r->element[0]->integer;   /* XPENDING's summary */
-	if (r != NULL)
-		freeReplyObject(r);
-	return n;
 }
 
 int
@@ -491,119 +439,65 @@ ctl_cmd_queues(const struct config *cfg, int argc, char **argv)
 	};
 	redisContext *c;
 	GPtrArray *names;
-	GHashTable *delayed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	redisReply *r;
+	json_t *queues = NULL, *q;
+	char *cause = NULL;
+	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK) {
-		g_hash_table_unref(delayed);
+	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
 		return rc;
-	}
-	if ((c = ctl_jobs_connect(cfg)) == NULL) {
-		g_hash_table_unref(delayed);
+	if ((c = ctl_jobs_connect(cfg)) == NULL)
 		return CTL_EXIT_FAILURE;
+	rc = CTL_EXIT_FAILURE;
+	if ((names = ctl_jobs_queue_names(cfg, c)) == NULL)
+		goto out;
+	if ((queues = jobstate_queues(c, names, &cause)) == NULL) {
+		fprintf(stderr, "podcastpro-ctl: redis: %s\n", cause);
+		goto out;
 	}
-	if ((r = ctl_jobs_cmd(c, "ZRANGE %s 0 -1", QUEUE_DELAYED_KEY)) != NULL) {
-		for (size_t i = 0; i < r->elements; i++) {
-			char *cause = NULL;
-			struct queue_job *job = queue_job_decode(r->element[i]->str, r->element[i]->len, &cause);
-			const char *q = job != NULL ? job->queue : "default";
-
-			g_hash_table_insert(delayed, g_strdup(q), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(delayed, q)) + 1));
-			queue_job_free(job);
-			g_free(cause);
-		}
-		freeReplyObject(r);
-	}
-	names = ctl_jobs_queue_names(cfg, c);
 	if (!as_json)
 		printf("%-20s %10s %10s %10s %10s\n", "QUEUE", "WAITING", "RUNNING", "DELAYED", "DEAD");
-	for (guint i = 0; i < names->len; i++) {
-		const char *q = names->pdata[i];
-		char *stream = queue_stream_key(q), *dead = queue_dead_key(q), *cmd;
-		long long len = ctl_jobs_int(c, "XLEN %s", stream), pending, ndead = ctl_jobs_int(c, "XLEN %s", dead);
-		int ndelayed = GPOINTER_TO_INT(g_hash_table_lookup(delayed, q));
+	json_array_foreach(queues, i, q) {
+		if (as_json) {
+			char *text = json_dumps(q, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		cmd = g_strdup_printf("XPENDING %%s %s", QUEUE_GROUP);
-		pending = ctl_jobs_int(c, cmd, stream);
-		g_free(cmd);
-		/* Acked entries are deleted, so the stream holds waiting + pending. */
-		if (as_json)
-			printf("{\"queue\":\"%s\",\"waiting\":%lld,\"running\":%lld,\"delayed\":%d,\"dead\":%lld}\n", q,
-			    MAX(len - pending, 0), pending, ndelayed, ndead);
-		else
-			printf("%-20s %10lld %10lld %10d %10lld\n", q, MAX(len - pending, 0), pending, ndelayed, ndead);
-		g_free(stream);
-		g_free(dead);
-	}
-	g_ptr_array_unref(names);
-	g_hash_table_unref(delayed);
-	redisFree(c);
-	return CTL_EXIT_OK;
-}
-
-/* Calls FN for each dead entry of QUEUE (NULL: all queues) until it returns FALSE. */
-typedef gboolean (*ctl_dead_fn)(redisContext *c, const char *stream, redisReply *entry, void *data);
-
-static void
-ctl_jobs_dead_each(const struct config *cfg, redisContext *c, const char *queue, ctl_dead_fn fn, void *data)
-{
-	GPtrArray *names = ctl_jobs_queue_names(cfg, c);
-
-	for (guint i = 0; i < names->len; i++) {
-		char *dead;
-		redisReply *r;
-		gboolean more = TRUE;
-
-		if (queue != NULL && strcmp(queue, names->pdata[i]) != 0)
+			printf("%s\n", text);
+			free(text);
 			continue;
-		dead = queue_dead_key(names->pdata[i]);
-		if ((r = ctl_jobs_cmd(c, "XRANGE %s - +", dead)) != NULL) {
-			for (size_t j = 0; j < r->elements && more; j++)
-				more = fn(c, dead, r->element[j], data);
-			freeReplyObject(r);
 		}
-		g_free(dead);
-		if (!more)
-			break;
+		printf("%-20s %10lld %10lld %10lld %10lld\n", json_string_value(json_object_get(q, "queue")),
+		    (long long)json_integer_value(json_object_get(q, "waiting")),
+		    (long long)json_integer_value(json_object_get(q, "running")),
+		    (long long)json_integer_value(json_object_get(q, "delayed")),
+		    (long long)json_integer_value(json_object_get(q, "dead")));
 	}
-	g_ptr_array_unref(names);
-}
-
-static const char *
-ctl_jobs_field(const redisReply *entry, const char *name)
-{
-	const redisReply *f = entry->element[1];
-
-	for (size_t i = 0; i + 1 < f->elements; i += 2) {
-		if (strcmp(f->element[i]->str, name) == 0)
-			return f->element[i + 1]->str;
-	}
-	return NULL;
+	rc = CTL_EXIT_OK;
+out:
+	json_decref(queues);
+	if (names != NULL)
+		g_ptr_array_unref(names);
+	g_free(cause);
+	redisFree(c);
+	return rc;
 }
 
 static const char *
 ctl_jobs_field_or(const redisReply *entry, const char *name, const char *fallback)
 {
-	const char *v = ctl_jobs_field(entry, name);
+	const char *v = jobstate_entry_field(entry, name);
 
 	return v != NULL ? v : fallback;
 }
 
 static gboolean
-ctl_dead_print(redisContext *c, const char *stream, redisReply *entry, void *data)
+ctl_dead_print(redisContext *c, const char *stream, const redisReply *entry, void *data)
 {
 	gboolean as_json = *(gboolean *)data;
 
 	if (as_json) {
-		json_t *o = json_object();
-		char *text;
+		json_t *o = jobstate_dead_json(entry);
+		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		json_object_set_new(o, "entry", json_string(entry->element[0]->str));
-		for (size_t i = 0; i + 1 < entry->element[1]->elements; i += 2)
-			json_object_set_new(o, entry->element[1]->element[i]->str,
-			    json_string(entry->element[1]->element[i + 1]->str));
-		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", text);
 		free(text);
 		json_decref(o);
@@ -614,70 +508,31 @@ ctl_dead_print(redisContext *c, const char *stream, redisReply *entry, void *dat
 	return TRUE;
 }
 
-struct ctl_dead_retry {
-	const char *id;
-	int found;       /* entries matched, retried or not */
-	int failed;
-};
-
-static gboolean
-ctl_dead_retry_one(redisContext *c, const char *stream, redisReply *entry, void *data)
+/* What 'dead retry' says about each dead job it matched. */
+static void
+ctl_dead_retry_report(const char *stream, const redisReply *entry, enum jobstate_retry outcome,
+    const char *job_id, const char *cause, void *data)
 {
-	struct ctl_dead_retry *rt = data;
-	const char *id = ctl_jobs_field(entry, "id"), *raw = ctl_jobs_field(entry, "job");
-	struct queue_job *job;
-	char *cause = NULL, *text, *key;
-	redisReply *r;
-	gboolean ok = TRUE;
+	const char *id = jobstate_entry_field(entry, "id");
 
-	if (strcmp(rt->id, "all") != 0 && strcmp(rt->id, entry->element[0]->str) != 0 &&
-	    (id == NULL || strcmp(rt->id, id) != 0))
-		return TRUE;
-	if (raw == NULL || (job = queue_job_decode(raw, strlen(raw), &cause)) == NULL) {
+	switch (outcome) {
+	case JOBSTATE_RETRIED:
+		printf("%s\n", job_id);
+		break;
+	case JOBSTATE_MALFORMED:
 		/* Found, but nothing a worker could run: say so, and how to
 		 * get rid of it. */
 		fprintf(stderr, "podcastpro-ctl dead retry: dead job %s (entry %s of %s) has a malformed envelope: "
 		    "%s; it cannot be retried. 'podcastpro-ctl dead list --json' shows it; "
 		    "'redis-cli XDEL %s %s' removes it, 'podcastpro-ctl dead purge -Q %s' every dead job of its queue\n",
-		    id != NULL ? id : entry->element[0]->str, entry->element[0]->str, stream,
-		    cause != NULL ? cause : "no job field", stream, entry->element[0]->str,
+		    id != NULL ? id : entry->element[0]->str, entry->element[0]->str, stream, cause, stream,
+		    entry->element[0]->str,
 		    g_str_has_prefix(stream, QUEUE_DEAD_PREFIX) ? stream + strlen(QUEUE_DEAD_PREFIX) : stream);
-		g_free(cause);
-		rt->found++;
-		rt->failed++;
-		return strcmp(rt->id, "all") == 0;
+		break;
+	case JOBSTATE_FAILED:
+		fprintf(stderr, "podcastpro-ctl dead retry: %s\n", cause);
+		break;
 	}
-	/* A fresh start: all its retries again, due now. */
-	job->attempt = 1;
-	job->eta = 0;
-	job->enqueued_at = queue_now();
-	text = queue_job_encode(job);
-	key = queue_stream_key(job->queue);
-	redisAppendCommand(c, "MULTI");
-	redisAppendCommand(c, "XADD %s * job %s", key, text);
-	redisAppendCommand(c, "XDEL %s %s", stream, entry->element[0]->str);
-	redisAppendCommand(c, "EXEC");
-	for (int i = 0; i < 4; i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type == REDIS_REPLY_ERROR) {
-			char *err = redis_reply_error(c, r);
-
-			fprintf(stderr, "podcastpro-ctl dead retry: %s\n", err != NULL ? err : "failed");
-			g_free(err);
-			rt->failed++;
-			ok = FALSE;
-			if (r != NULL)
-				freeReplyObject(r);
-			break;
-		}
-		freeReplyObject(r);
-	}
-	if (ok)
-		printf("%s\n", job->id);
-	rt->found++;
-	g_free(text);
-	g_free(key);
-	queue_job_free(job);
-	return strcmp(rt->id, "all") == 0;
 }
 
 int
@@ -691,6 +546,8 @@ ctl_cmd_dead(const struct config *cfg, int argc, char **argv)
 		{ NULL }
 	};
 	redisContext *c;
+	GPtrArray *names;
+	char *cause = NULL;
 	int rc;
 
 	if ((rc = ctl_parse_options(&argc, &argv, entries)) != CTL_EXIT_OK)
@@ -703,35 +560,36 @@ ctl_cmd_dead(const struct config *cfg, int argc, char **argv)
 	}
 	if ((c = ctl_jobs_connect(cfg)) == NULL)
 		return CTL_EXIT_FAILURE;
+	if ((names = ctl_jobs_queue_names(cfg, c)) == NULL) {
+		redisFree(c);
+		return CTL_EXIT_FAILURE;
+	}
 	rc = CTL_EXIT_OK;
-	if (strcmp(argv[1], "list") == 0)
-		ctl_jobs_dead_each(cfg, c, queue, ctl_dead_print, &as_json);
-	else if (strcmp(argv[1], "retry") == 0) {
-		struct ctl_dead_retry rt = { argv[2], 0, 0 };
+	/* The same calls as the dashboard's buttons (fcgi/dashboard.c). */
+	if (strcmp(argv[1], "list") == 0) {
+		if (jobstate_dead_each(c, names, queue, ctl_dead_print, &as_json, &cause) != 0)
+			rc = CTL_EXIT_FAILURE;
+	} else if (strcmp(argv[1], "retry") == 0) {
+		int failed = 0, found = jobstate_dead_retry(c, names, queue, argv[2], ctl_dead_retry_report, NULL,
+		    &failed, &cause);
 
-		ctl_jobs_dead_each(cfg, c, queue, ctl_dead_retry_one, &rt);
-		if (rt.found == 0 && strcmp(argv[2], "all") != 0) {
+		if (found == 0 && strcmp(argv[2], "all") != 0) {
 			fprintf(stderr, "podcastpro-ctl dead retry: no dead job %s\n", argv[2]);
 			rc = CTL_EXIT_FAILURE;
-		} else if (rt.failed > 0)
+		} else if (found < 0 || failed > 0)
 			rc = CTL_EXIT_FAILURE;
 	} else {
-		GPtrArray *names = ctl_jobs_queue_names(cfg, c);
-		long long total = 0;
+		long long total = jobstate_dead_purge(c, names, queue, &cause);
 
-		for (guint i = 0; i < names->len; i++) {
-			char *dead;
-
-			if (queue != NULL && strcmp(queue, names->pdata[i]) != 0)
-				continue;
-			dead = queue_dead_key(names->pdata[i]);
-			total += ctl_jobs_int(c, "XLEN %s", dead);
-			freeReplyObject(redisCommand(c, "DEL %s", dead));
-			g_free(dead);
-		}
-		g_ptr_array_unref(names);
-		printf("purged %lld dead job(s)\n", total);
+		if (total < 0)
+			rc = CTL_EXIT_FAILURE;
+		else
+			printf("purged %lld dead job(s)\n", total);
 	}
+	if (cause != NULL)
+		fprintf(stderr, "podcastpro-ctl dead %s: redis: %s\n", argv[1], cause);
+	g_free(cause);
+	g_ptr_array_unref(names);
 	redisFree(c);
 	return rc;
 }

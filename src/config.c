@@ -36,6 +36,9 @@ static int config_check_log_level(const char *, char **);
 static int config_check_sendfile(const char *, char **);
 static int config_check_http_url(const char *, char **);
 static int config_check_json_list(const char *, char **);
+static int config_check_dashboard_path(const char *, char **);
+static int config_check_dashboard_users(const char *, char **);
+static int config_check_dashboard_token(const char *, char **);
 
 #define S(n, f, d, fl, req, chk, h) { n, CONFIG_STRING, offsetof(struct config, f), d, fl, req, 0, 0, chk, h }
 #define B(n, f, d, h) { n, CONFIG_BOOL, offsetof(struct config, f), d, 0, 0, 0, 0, NULL, h }
@@ -109,6 +112,12 @@ static const struct config_entry config_table[] = {
 	I("MAX_REQUEST_BODY", max_request_body, "1048576", 1024, 1073741824, "largest JSON body, bytes (413 above)"),
 	I("HEALTH_READY_TIMEOUT_MS", health_ready_timeout_ms, "2000", 100, 60000, "/health/ready answers within this"),
 	I("SHUTDOWN_TIMEOUT", shutdown_timeout, "30", 0, 3600, "seconds in-flight requests get on SIGTERM"),
+	S("DASHBOARD_PATH", dashboard_path, "/dashboard", 0, 0, config_check_dashboard_path,
+	    "where the responder serves the job dashboard (doc/dashboard.md)"),
+	S("DASHBOARD_USERS", dashboard_users, NULL, SECRET, 0, config_check_dashboard_users,
+	    "user:password,... for the dashboard (basic auth; a password may be a crypt(3) hash); unset with no token: off"),
+	S("DASHBOARD_TOKEN", dashboard_token, NULL, SECRET, 0, config_check_dashboard_token,
+	    "bearer token for the dashboard (at least 16 characters); unset with no users: off"),
 	S("LOG_LEVEL", log_level, "info", 0, 0, config_check_log_level, "debug, info, warning or error"),
 	S("LOG_FILE", log_file, NULL, 0, 0, NULL, "append logs to this file (reopened on SIGHUP); unset: stderr"),
 	S("WORKER_QUEUES", worker_queues, "podcasts,default", 0, 0, NULL, "queues the worker consumes"),
@@ -225,6 +234,55 @@ config_check_json_list(const char *value, char **cause)
 	if (*p == '[')
 		return 0;
 	*cause = g_strdup("must be a JSON list, e.g. [\"https://app.example.com\"]");
+	return -1;
+}
+
+/* "/a" or "/a/b": segments of URL-safe characters, no trailing slash. */
+static int
+config_check_dashboard_path(const char *value, char **cause)
+{
+	const char *p = value;
+
+	if (*p != '/' || p[1] == '\0')
+		goto bad;
+	for (; *p != '\0'; p++) {
+		if (*p == '/' && (p[1] == '/' || p[1] == '\0' || p[1] == '.'))
+			goto bad;
+		if (*p != '/' && !g_ascii_isalnum(*p) && strchr("-._~", *p) == NULL)
+			goto bad;
+	}
+	return 0;
+bad:
+	*cause = g_strdup("must be a path such as /dashboard or /ops/jobs (letters, digits, - . _ ~; "
+	    "no trailing slash)");
+	return -1;
+}
+
+/* user:password[,user:password...]; names without ':' or ','. */
+static int
+config_check_dashboard_users(const char *value, char **cause)
+{
+	char **pairs = g_strsplit(value, ",", -1);
+	int rc = 0;
+
+	for (int i = 0; pairs[i] != NULL && rc == 0; i++) {
+		const char *pair = g_strstrip(pairs[i]), *colon = strchr(pair, ':');
+
+		if (colon == NULL || colon == pair || colon[1] == '\0') {
+			*cause = g_strdup_printf("entry %d is not user:password", i + 1);
+			rc = -1;
+		}
+	}
+	g_strfreev(pairs);
+	return rc;
+}
+
+static int
+config_check_dashboard_token(const char *value, char **cause)
+{
+	if (strlen(value) >= 16)
+		return 0;
+	*cause = g_strdup("must be at least 16 characters long");
 	return -1;
 }
 

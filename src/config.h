@@ -74,6 +74,10 @@ struct config {
 	int max_request_body;
 	int health_ready_timeout_ms;
 	int shutdown_timeout;
+	/* Dashboard (fcgi/dashboard.c): off unless users or a token are set */
+	char *dashboard_path;
+	char *dashboard_users;
+	char *dashboard_token;
 	/* Logging */
 	char *log_level;
 	char *log_file;

@@ -44,6 +44,10 @@ static const struct {
 	{ "delete_podcast", 100, 3600000 },	/* not in the guide: get_podcast's figure */
 	{ "get_credits", 100, 3600000 },
 	{ "health", 1000, 3600000 },
+	/* Not in the guide: the job dashboard (doc/dashboard.md) polls once
+	 * a second per open page; its buttons are rarer. */
+	{ "dashboard", 600, 60000 },
+	{ "dashboard_action", 30, 60000 },
 };
 
 /* KEYS[1] the client's list of accepted request times (ms, oldest first).
