@@ -124,3 +124,32 @@ class Spec:
             for method in METHODS:
                 if method in item:
                     yield method.upper(), template, item[method]
+
+
+_SPECS = {}
+
+
+def served_spec(base_url, fetch):
+    """The document BASE_URL serves (FETCH(url) -> (status, headers, body)),
+    fetched once per base URL."""
+    if base_url not in _SPECS:
+        status, _, body = fetch(base_url + "/openapi.json")
+        assert status == 200, f"{base_url}/openapi.json answered {status}"
+        _SPECS[base_url] = Spec(json.loads(body))
+    return _SPECS[base_url]
+
+
+def check_answer(spec, method, path, status, headers, body):
+    """What the API tests' calls go through: every answer to a documented
+    operation must be one the document gives; an unknown path's 404 and a
+    405 must match their components. Debug routes (/_test/) and CORS
+    preflights (OPTIONS) are not part of the document."""
+    if path.startswith("/_test/") or method.upper() == "OPTIONS":
+        return
+    if status == 405:
+        spec.check(method, path, status, headers, body, component="MethodNotAllowed")
+    elif spec.template(path) is None:
+        assert status == 404, f"{method} {path} answered {status}: not a documented path"
+        spec.check(method, path, status, headers, body, component="NotFound")
+    else:
+        spec.check(method, path, status, headers, body)

@@ -22,7 +22,9 @@ import uuid
 import pytest
 
 import pp
+import openapi_check
 from servers import Nginx, Responder, copy_logs, http_json, stop_all
+from servers import http as http_raw
 
 jwt = pytest.importorskip("jwt", reason="python3-jwt (PyJWT) is needed to mint test tokens")
 ec = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ec",
@@ -238,10 +240,19 @@ class ApiStack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def call(self, method, path, token=None, body=None, headers=None):
+        """(status, headers, parsed JSON or None); the answer is checked
+        against the API's OpenAPI document (tests/integration/openapi_check.py)."""
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Bearer " + token
-        return http_json(self.url + path, method=method, body=body, headers=h)
+        status, rh, data = http_raw(self.url + path, method=method, body=body, headers=h)
+        openapi_check.check_answer(openapi_check.served_spec(self.url, http_raw), method, path,
+                                   status, rh, data)
+        try:
+            doc = json.loads(data) if data else None
+        except ValueError:
+            doc = None
+        return status, rh, doc
 
     def upload(self, sub, name="doc.pdf", data=b"%PDF-1.4 test\n"):
         """Puts a document into local storage as an upload would, returning its URL."""

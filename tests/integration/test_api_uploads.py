@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 import pp
+import openapi_check
 from servers import Lighttpd, Nginx, Responder, http, http_json, rss_kib, stop_all
 
 sys.path.insert(0, os.path.join(pp.ROOT, "tests", "stubs"))
@@ -134,8 +135,14 @@ class Stack:
         drop_database(self.services, self.dbname)
 
     def sign_url(self, sub, filename="doc.pdf"):
-        return http_json(self.url + "/uploads/sign-url/", method="POST", body={"filename": filename},
-                         headers={"Authorization": "Bearer " + token(sub)})
+        """(status, headers, parsed JSON), the answer checked against the
+        API's OpenAPI document (tests/integration/openapi_check.py)."""
+        status, headers, data = http(self.url + "/uploads/sign-url/", method="POST",
+                                     body={"filename": filename},
+                                     headers={"Authorization": "Bearer " + token(sub)})
+        openapi_check.check_answer(openapi_check.served_spec(self.url, http), "POST",
+                                   "/uploads/sign-url/", status, headers, data)
+        return status, headers, json.loads(data) if data else None
 
     def stream_url(self, key, expires=None):
         """A /media/ URL signed as doc/storage.md describes."""
