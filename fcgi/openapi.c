@@ -28,7 +28,7 @@
 #define OPENAPI_CACHE_CONTROL "no-cache"
 
 struct openapi_asset {
-	char *body;            /* NULL when the document could not be prepared */
+	const char *body;      /* NULL when the document could not be prepared */
 	gsize len;
 	char *etag;            /* "\"<hex>\"" */
 	char *csp;             /* the page's only */
@@ -78,6 +78,7 @@ openapi_prepare_doc(void)
 	json_error_t error;
 	json_t *doc = json_loadb((const char *)openapi_json_data, openapi_json_size, 0, &error);
 	json_t *info;
+	char *body;
 
 	if (doc == NULL || !json_is_object(info = json_object_get(doc, "info"))) {
 		/* A broken file fails the build's tests; never a crash here. */
@@ -87,12 +88,13 @@ openapi_prepare_doc(void)
 		return;
 	}
 	json_object_set_new(info, "version", json_string(PACKAGE_VERSION));
-	openapi_doc.body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(doc);
-	if (openapi_doc.body == NULL)
+	if (body == NULL)
 		return;
-	openapi_doc.len = strlen(openapi_doc.body);
-	openapi_doc.etag = openapi_etag(openapi_doc.body, openapi_doc.len);
+	openapi_doc.len = strlen(body);
+	openapi_doc.etag = openapi_etag(body, openapi_doc.len);
+	openapi_doc.body = body;   /* kept for the process's life */
 }
 
 static void
@@ -100,7 +102,7 @@ openapi_prepare_page(void)
 {
 	char *script, *style;
 
-	openapi_page.body = (char *)openapi_page_data;
+	openapi_page.body = (const char *)openapi_page_data;
 	openapi_page.len = openapi_page_size;
 	openapi_page.etag = openapi_etag(openapi_page.body, openapi_page.len);
 	script = openapi_inline_hash(openapi_page.body, "<script>", "</script>");
