@@ -142,7 +142,7 @@
 			el('td', {}, e.task || ''),
 			el('td', {}, e.queue || ''),
 			el('td', {}, e.worker || ''),
-			el('td', { class: 'err' }, more(e)))));
+			el('td', { class: 'more' }, more(e)))));
 		const failures = dash.events.filter((e) => ['failed', 'retried', 'dead'].includes(e.event))
 			.slice(-FAILURES_SHOWN).reverse();
 		fill('failures', failures.map((e) => el('tr', {},
