@@ -38,6 +38,14 @@
  * acceptor threads start, read-only afterwards. */
 static struct dashboard_auth *dashboard_auth;
 
+/* Queue names for the state, found with SCAN over the whole keyspace (rate
+ * limit keys included): found again at most every few seconds per
+ * process, not on every poll. The buttons always look afresh. */
+#define DASHBOARD_NAMES_TTL_US (5 * G_USEC_PER_SEC)
+static GMutex dashboard_names_lock;
+static GPtrArray *dashboard_names;       /* guarded by the lock */
+static gint64 dashboard_names_at;
+
 /* The table routes.c lists: empty (off) until init fills it in. */
 struct route dashboard_routes[6];
 static char *dashboard_patterns[G_N_ELEMENTS(dashboard_routes)];
@@ -310,6 +318,31 @@ dashboard_redis_down(struct request *req, const char *cause)
 	response_error(req, 503, "Redis unavailable");
 }
 
+/* The queue names, from the cache when fresh: a new reference, or NULL and
+ * *cause. */
+static GPtrArray *
+dashboard_queue_names(struct request *req, redisContext *c, char **cause)
+{
+	GPtrArray *names = NULL;
+	gint64 now = g_get_monotonic_time();
+
+	g_mutex_lock(&dashboard_names_lock);
+	if (dashboard_names != NULL && now - dashboard_names_at < DASHBOARD_NAMES_TTL_US)
+		names = g_ptr_array_ref(dashboard_names);
+	g_mutex_unlock(&dashboard_names_lock);
+	if (names != NULL)
+		return names;
+	if ((names = jobstate_queue_names(c, req->app->cfg->worker_queues, cause)) == NULL)
+		return NULL;
+	g_mutex_lock(&dashboard_names_lock);
+	if (dashboard_names != NULL)
+		g_ptr_array_unref(dashboard_names);
+	dashboard_names = g_ptr_array_ref(names);
+	dashboard_names_at = now;
+	g_mutex_unlock(&dashboard_names_lock);
+	return names;
+}
+
 static void
 dashboard_state(struct request *req)
 {
@@ -334,7 +367,7 @@ dashboard_state(struct request *req)
 	}
 	if (events == NULL ||
 	    (workers = jobstate_workers(c, &cause)) == NULL ||
-	    (names = jobstate_queue_names(c, req->app->cfg->worker_queues, &cause)) == NULL ||
+	    (names = dashboard_queue_names(req, c, &cause)) == NULL ||
 	    (queues = jobstate_queues(c, names, &cause)) == NULL ||
 	    (dead = jobstate_dead_recent(c, names, DASHBOARD_DEAD_SHOWN, &cause)) == NULL) {
 		dashboard_redis_down(req, cause);
@@ -504,6 +537,7 @@ dashboard_fini(struct app *app)
 		g_clear_pointer(&dashboard_patterns[i], g_free);
 	}
 	g_clear_pointer(&dashboard_auth, dashboard_auth_free);
+	g_clear_pointer(&dashboard_names, g_ptr_array_unref);
 }
 
 const struct app_module dashboard_app_module = {
