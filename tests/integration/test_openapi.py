@@ -198,7 +198,9 @@ def test_every_route_documented_and_every_operation_served(api, spec):
         path = re.sub(r"\{[^}]+\}", "x", template)
         status, headers, body = http(api.url + path, method=method)
         assert status != 405, (method, template)
-        if status == 404:
+        if status == 404 and body:
+            # The router's 404 says "Not Found"; /media/ says it too for a
+            # missing object (and with S3 storage, for every key).
             assert json.loads(body) != {"detail": "Not Found"} or template.startswith("/media/"), \
                 (method, template, body)
         spec.check(method, path, status, headers, body)
