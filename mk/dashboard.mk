@@ -19,3 +19,9 @@ fcgi/dashboard-assets.h: $(DASHBOARD_ASSETS) $(srcdir)/mk/embed-assets.sh
 	$(AM_V_GEN)$(MKDIR_P) fcgi && \
 	(cd $(srcdir) && $(SHELL) mk/embed-assets.sh dashboard_assets $(DASHBOARD_ASSETS)) >$@.tmp && \
 	mv $@.tmp $@
+
+check_PROGRAMS += tests/unit/test-dashboard-auth
+tests_unit_test_dashboard_auth_SOURCES = tests/unit/test-dashboard-auth.c fcgi/dashboard-auth.c
+tests_unit_test_dashboard_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
+tests_unit_test_dashboard_auth_LDADD = $(UNIT_LDADD) $(CRYPT_LIBS) $(FCGI_LIBS)
+TESTS += tests/unit/test-dashboard-auth
