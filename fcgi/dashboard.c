@@ -355,17 +355,17 @@ dashboard_state(struct request *req)
 
 	if (!dashboard_gate(req, &who) || !dashboard_same_origin(req))
 		goto out;
+	if (after != NULL && *after != '\0' && !jobstate_is_entry_id(after)) {
+		response_validation(req, "query", "after", "Input should be an event id (the last cursor)",
+		    "value_error");
+		goto out;
+	}
 	if ((c = request_redis(req, &cause)) == NULL) {
 		dashboard_redis_down(req, cause);
 		goto out;
 	}
 	if ((events = jobstate_events(c, after, after != NULL && *after != '\0' ? DASHBOARD_EVENTS_MAX :
-	    DASHBOARD_EVENTS_FIRST, &cursor, &cause)) == NULL && c->err == 0 && cause != NULL &&
-	    strcmp(cause, "not an event id") == 0) {
-		response_validation(req, "query", "after", "not an event id", "value_error");
-		goto out;
-	}
-	if (events == NULL ||
+	    DASHBOARD_EVENTS_FIRST, &cursor, &cause)) == NULL ||
 	    (workers = jobstate_workers(c, &cause)) == NULL ||
 	    (names = dashboard_queue_names(req, c, &cause)) == NULL ||
 	    (queues = jobstate_queues(c, names, &cause)) == NULL ||

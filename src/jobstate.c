@@ -1,6 +1,7 @@
 /* The job system's state in Redis, for podcastpro-ctl and the dashboard. */
 #include "autoconfig.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,8 +236,7 @@ jobstate_is_entries(const redisReply *r)
 	return TRUE;
 }
 
-/* "1234-5": the shape of a stream entry id. */
-static gboolean
+gboolean
 jobstate_is_entry_id(const char *s)
 {
 	const char *p = s;

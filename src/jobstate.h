@@ -36,9 +36,13 @@ json_t *jobstate_queues(redisContext *c, GPtrArray *names, char **cause);
  * prints it and the dashboard receives it. */
 json_t *jobstate_event_json(const redisReply *fields);
 
+/* TRUE when S has the shape of a stream entry id ("1765000000000-0"). */
+gboolean jobstate_is_entry_id(const char *s);
+
 /* Events after the entry AFTER ("": the last LIMIT), oldest first, at most
- * LIMIT: an array of {"entry": ID, fields...}. *LAST gets the id of the
- * last entry returned, or AFTER again when there is none (caller frees). */
+ * LIMIT: an array of jobstate_event_json() objects. *LAST gets the id of
+ * the last entry returned, or AFTER again when there is none ("0-0" for an
+ * empty stream; caller frees). AFTER must be "" or an entry id. */
 json_t *jobstate_events(redisContext *c, const char *after, int limit, char **last, char **cause);
 
 /* The value of field NAME of a stream entry ({id, [name, value, ...]}), or
