@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "dashboard.h"
+#include "log.h"
 
 /* Accepted hashed credentials a process remembers, so that a page polling
  * every second costs one crypt(3) (tens of milliseconds) per process, not
@@ -41,6 +42,19 @@ dashboard_user_free(gpointer data)
 	g_free(u);
 }
 
+/* TRUE when libcrypt takes HASH as a setting (it answers "*0" or "*1"
+ * for one it does not know, whatever the password). */
+static gboolean
+dashboard_auth_hash_usable(const char *hash)
+{
+	struct crypt_data *data = g_new0(struct crypt_data, 1);
+	const char *out = crypt_r("", hash, data);
+	gboolean ok = out != NULL && out[0] != '*';
+
+	g_free(data);
+	return ok;
+}
+
 struct dashboard_auth *
 dashboard_auth_new(const struct config *cfg)
 {
@@ -66,6 +80,9 @@ dashboard_auth_new(const struct config *cfg)
 			u->name = g_strndup(pair, colon - pair);
 			u->secret = g_strdup(colon + 1);
 			u->hashed = u->secret[0] == '$';
+			if (u->hashed && !dashboard_auth_hash_usable(u->secret))
+				log_warn("DASHBOARD_USERS: the password of %s is not a crypt(3) hash this system "
+				    "knows (mkpasswd -m yescrypt makes one): %s cannot sign in", u->name, u->name);
 			g_ptr_array_add(auth->users, u);
 		}
 		g_strfreev(pairs);
