@@ -13,10 +13,22 @@
 
 #define WORKER_MSG_MAX (1024 * 1024)
 
+/* The serial number of the job running (0: none), and of the job the last
+ * stop request was for. The master sends SIGUSR1 with sigqueue() and the
+ * job's serial: a request for a job that has already ended (the soft limit
+ * crossing its end) is stale, and one that comes before its job started
+ * here (a shutdown right after the job was handed over) still counts. */
+static volatile sig_atomic_t worker_child_serial, worker_child_stop_for;
+
 static void
-worker_child_on_usr1(int sig)
+worker_child_on_usr1(int sig, siginfo_t *info, void *uctx)
 {
-	task_stop_requested = 1;
+	/* Anyone but the master (kill -USR1) means the running job. */
+	int serial = info != NULL && info->si_code == SI_QUEUE ? info->si_value.sival_int : worker_child_serial;
+
+	worker_child_stop_for = serial;
+	if (serial != 0 && serial == worker_child_serial)
+		task_stop_requested = 1;
 }
 
 static void
@@ -35,7 +47,9 @@ worker_child_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = worker_child_on_usr1;
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = worker_child_on_usr1;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -52,7 +66,7 @@ worker_child_run(struct worker *w, struct db_pool *db, const char *msg, size_t l
 	struct task_ctx ctx;
 	enum task_result res;
 	char *cause = NULL, *text, *copy;
-	int max_retries;
+	int max_retries, serial;
 	double started = queue_now();
 
 	memset(&ctx, 0, sizeof ctx);
@@ -66,7 +80,9 @@ worker_child_run(struct worker *w, struct db_pool *db, const char *msg, size_t l
 		goto out;
 	}
 	max_retries = def->max_retries >= 0 ? def->max_retries : w->cfg->retry_max;
-	task_stop_requested = 0;
+	serial = (int)json_integer_value(json_object_get(in, "serial"));
+	worker_child_serial = serial;
+	task_stop_requested = serial != 0 && worker_child_stop_for == serial;
 	ctx.job_id = job->id;
 	ctx.task = job->task;
 	ctx.queue = job->queue;
@@ -77,6 +93,7 @@ worker_child_run(struct worker *w, struct db_pool *db, const char *msg, size_t l
 	ctx.db = db;
 	ctx.last_attempt = ctx.retries >= max_retries;
 	res = def->run(&ctx);
+	worker_child_serial = 0;
 	out = json_pack("{s:s, s:f, s:f}", "status", res == TASK_OK ? "ok" : res == TASK_RETRY ? "retry" : "fail",
 	    "started_at", started, "retry_min_delay", ctx.retry_min_delay);
 	if (res != TASK_OK)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,17 @@
 #define WORKER_MSG_MAX (1024 * 1024)
 
 static void worker_child_spawn(struct worker *w, int slot);
+
+/* Asks C's running task to stop (task_should_stop), naming its job so the
+ * child can tell a request for it from one meant for the job before. */
+static void
+worker_pool_ask_stop(const struct worker_child *c)
+{
+	union sigval v;
+
+	v.sival_int = c->job_serial;
+	sigqueue(c->pid, SIGUSR1, v);
+}
 
 static struct worker_child *
 worker_pool_find(struct worker *w, pid_t pid)
@@ -167,6 +179,7 @@ worker_child_spawn(struct worker *w, int slot)
 {
 	struct worker_child *c = &w->children[slot];
 	int sv[2], size = 2 * WORKER_MSG_MAX;
+	sigset_t usr1, saved;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -175,8 +188,16 @@ worker_child_spawn(struct worker *w, int slot)
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	/* The child starts with SIGUSR1 blocked and unblocks it once its
+	 * handler is in place: a stop request sent right after a job was
+	 * handed to a child still starting must not kill it (SIGUSR1's
+	 * default action). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &saved);
 	if ((pid = fork()) < 0) {
 		log_error("fork: %s", g_strerror(errno));
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -185,6 +206,7 @@ worker_child_spawn(struct worker *w, int slot)
 		close(sv[0]);
 		worker_child_main(w, sv[1]);
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	close(sv[1]);
 	memset(c, 0, sizeof *c);
 	c->pid = pid;
@@ -231,6 +253,8 @@ worker_pool_busy(struct worker *w)
 int
 worker_pool_run(struct worker *w, struct worker_job *job)
 {
+	static int serial;
+
 	for (int i = 0; i < w->concurrency; i++) {
 		struct worker_child *c = &w->children[i];
 		json_t *msg;
@@ -239,7 +263,8 @@ worker_pool_run(struct worker *w, struct worker_job *job)
 
 		if (c->pid == 0 || c->job != NULL || c->retiring || c->io_watch == 0)
 			continue;
-		msg = json_pack("{s:s, s:i}", "raw", job->raw, "deliveries", job->deliveries);
+		serial = serial == INT_MAX ? 1 : serial + 1;
+		msg = json_pack("{s:s, s:i, s:i}", "raw", job->raw, "deliveries", job->deliveries, "serial", serial);
 		text = json_dumps(msg, JSON_COMPACT);
 		json_decref(msg);
 		n = send(c->fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -251,6 +276,7 @@ worker_pool_run(struct worker *w, struct worker_job *job)
 			continue;
 		}
 		c->job = job;
+		c->job_serial = serial;
 		c->job_started_us = g_get_monotonic_time();
 		c->soft_sent = FALSE;
 		c->handback_on_retry = FALSE;
@@ -283,7 +309,7 @@ worker_pool_check_limits(struct worker *w)
 		} else if (elapsed >= soft && !c->soft_sent) {
 			c->soft_sent = TRUE;
 			log_warn("job %s (%s): soft time limit (%d s) exceeded", c->job->job->id, c->job->job->task, soft);
-			kill(c->pid, SIGUSR1);
+			worker_pool_ask_stop(c);
 		}
 	}
 }
@@ -300,7 +326,10 @@ worker_pool_stop(struct worker *w)
 		/* Past its soft limit already, the stop is the limit's: it counts. */
 		if (c->job != NULL && !c->soft_sent)
 			c->handback_on_retry = TRUE;
-		kill(c->pid, c->job != NULL ? SIGUSR1 : SIGTERM);
+		if (c->job != NULL)
+			worker_pool_ask_stop(c);
+		else
+			kill(c->pid, SIGTERM);
 	}
 }
 

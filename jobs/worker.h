@@ -49,6 +49,7 @@ struct worker_child {
 	guint io_watch;
 	guint child_watch;
 	struct worker_job *job;    /* running job, or NULL */
+	int job_serial;            /* its serial number, sent with stop requests */
 	gint64 job_started_us;     /* monotonic */
 	int tasks_done;
 	gboolean retiring;         /* exits after its current job; no new jobs */
