@@ -285,13 +285,15 @@ main(int argc, char **argv)
 	w->loop = g_main_loop_new(NULL, FALSE);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Handlers first: a SIGHUP or SIGTERM that arrives once children
+	 * exist must find them (SIGHUP's default action ended the master). */
+	g_unix_signal_add(SIGTERM, worker_on_term, w);
+	g_unix_signal_add(SIGINT, worker_on_term, w);
+	g_unix_signal_add(SIGHUP, worker_on_hup, w);
 	worker_pool_start(w);
 	worker_redis_init(w);
 	worker_redis_start(w);
 
-	g_unix_signal_add(SIGTERM, worker_on_term, w);
-	g_unix_signal_add(SIGINT, worker_on_term, w);
-	g_unix_signal_add(SIGHUP, worker_on_hup, w);
 	w->timers[0] = g_timeout_add(100, worker_tick_fast, w);
 	w->timers[1] = g_timeout_add(250, worker_tick_limits, w);
 	w->timers[2] = g_timeout_add(1000, worker_tick_second, w);

@@ -179,7 +179,7 @@ worker_child_spawn(struct worker *w, int slot)
 {
 	struct worker_child *c = &w->children[slot];
 	int sv[2], size = 2 * WORKER_MSG_MAX;
-	sigset_t usr1, saved;
+	sigset_t startup, saved;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -188,13 +188,18 @@ worker_child_spawn(struct worker *w, int slot)
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-	/* The child starts with SIGUSR1 blocked and unblocks it once its
-	 * handler is in place: a stop request sent right after a job was
-	 * handed to a child still starting must not kill it (SIGUSR1's
-	 * default action). */
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &usr1, &saved);
+	/* The child starts with SIGUSR1, SIGTERM, SIGINT and SIGHUP blocked
+	 * and unblocks them once its own handlers are in place: a stop
+	 * request sent right after a job was handed to a child still starting
+	 * must not kill it (SIGUSR1's default action), and a SIGTERM must not
+	 * reach the master's GLib handlers, inherited until the child resets
+	 * them (they would only wake the master's loop). */
+	sigemptyset(&startup);
+	sigaddset(&startup, SIGUSR1);
+	sigaddset(&startup, SIGTERM);
+	sigaddset(&startup, SIGINT);
+	sigaddset(&startup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &startup, &saved);
 	if ((pid = fork()) < 0) {
 		log_error("fork: %s", g_strerror(errno));
 		sigprocmask(SIG_SETMASK, &saved, NULL);

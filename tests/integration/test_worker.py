@@ -310,6 +310,25 @@ def test_sighup_rolls_children_and_keeps_working(services, r, tmp_path):
         assert w.stop() == 0
 
 
+def test_sighup_as_the_first_child_starts_keeps_the_master(services, r, tmp_path):
+    """The signal handlers are in place before any child is forked: a SIGHUP
+    sent the moment the first child exists rolls the children (the master
+    used to install them after forking and died of SIGHUP's default action)."""
+    q = wk.unique("hup0")
+    env = wk.env_for(services)
+    for i in range(3):
+        w = Worker(tmp_path, env, [q], wk.unique("w"), concurrency=2, log_name=f"hup0-{i}")
+        try:
+            pp.wait_for(lambda: w.children() or not w.alive(), 10, interval=0.001, what="a first child")
+            w.signal(signal.SIGHUP)
+            start = wk.last_event_id(r)
+            (jid,) = wk.enqueue_many(r, [wk.envelope("ping", {}, q)])
+            wk.wait_event(r, start, jid, "succeeded")
+            assert w.alive()
+        finally:
+            assert w.stop() == 0
+
+
 def test_dead_consumer_jobs_reclaimed_and_poison_jobs_dead(services, r, tmp_path):
     """Jobs pending under a consumer that vanished are reclaimed after the
     visibility timeout; one delivered too often already is dead instead."""
