@@ -8,6 +8,7 @@
 #include "dashboard.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit-hook.h"
 #include "uploads.h"
 
@@ -17,6 +18,7 @@ static const struct app_module *const app_modules[] = {
 	&auth_app_module,
 	&storage_app_module,
 	&dashboard_app_module,
+	&metrics_app_module,      /* last: indexes the routes the others filled in */
 	NULL
 };
 

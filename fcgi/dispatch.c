@@ -6,6 +6,7 @@
 #include "cors.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 
 /* Set at start-up, read by every acceptor thread afterwards. */
@@ -100,6 +101,7 @@ dispatch_request(struct request *req)
 {
 	const char *log_path;
 	int log_path_len;
+	gint64 elapsed_us;
 
 	if (req->path == NULL)
 		response_error(req, 400, "Invalid path");
@@ -112,10 +114,11 @@ dispatch_request(struct request *req)
 	}
 	if (response_send(req) != 0)
 		log_debug("%s client went away before the response was written", req->request_id);
+	elapsed_us = g_get_monotonic_time() - req->start_us;
+	metrics_request_done(req->route, req->status, elapsed_us);
 	if (log_enabled(LOG_INFO)) {
 		log_path_len = dispatch_log_path(req, &log_path);
 		log_msg(LOG_INFO, "%s %s %.*s %d %" G_GINT64_FORMAT "us %s", req->request_id,
-		    req->method, log_path_len, log_path, req->status,
-		    g_get_monotonic_time() - req->start_us, req->remote_addr);
+		    req->method, log_path_len, log_path, req->status, elapsed_us, req->remote_addr);
 	}
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit-hook.h"
 #include "ratelimit.h"
 #include "request.h"
@@ -64,6 +65,7 @@ ratelimit_hook_gate(struct request *req)
 	ratelimit_hook_headers(req, &r);
 	if (!r.allowed) {
 		log_debug("%s rate limit %s exceeded by %s", req->request_id, rule->name, client);
+		metrics_ratelimit_refused(req->route);
 		g_snprintf(retry, sizeof retry, "%d", r.retry_after);
 		response_header(req, "Retry-After", "%s", retry);
 		response_json(req, 429, json_pack("{s:s, s:s}",

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis.h"
 #include "request.h"
 #include "ulid.h"
@@ -346,6 +347,7 @@ request_redis(struct request *req, char **cause)
 	}
 	acc->redis = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, cause);
 	if (acc->redis == NULL) {
+		metrics_redis_error();
 		acc->redis_retry_after_us = now + G_USEC_PER_SEC;
 		/* Every thread retries once a second while Redis is down; the
 		 * log gets one warning a minute per process, the rest at debug. */
@@ -361,5 +363,7 @@ request_redis(struct request *req, char **cause)
 void
 request_redis_reset(struct request *req)
 {
+	if (req->acceptor->redis != NULL)
+		metrics_redis_error();
 	g_clear_pointer(&req->acceptor->redis, redisFree);
 }

@@ -49,6 +49,7 @@ extern const struct route credits_routes[];   /* fcgi/credits.c */
  * dashboard is on, before acceptor threads run; empty when it is off. */
 extern struct route dashboard_routes[];
 extern const struct route openapi_routes[];   /* fcgi/openapi.c: /openapi.json, /docs */
+extern const struct route metrics_routes[];   /* fcgi/metrics.c: /metrics */
 /* Debug-only routes under /_test/ (fcgi/test-routes.c), matched only after
  * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
  * environment has PP_TEST_ROUTES=1. Never enable it in production. */

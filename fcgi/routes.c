@@ -13,6 +13,7 @@ static const struct route *const route_groups[] = {
 	credits_routes,
 	dashboard_routes,
 	openapi_routes,
+	metrics_routes,
 	NULL
 };
 

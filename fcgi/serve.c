@@ -11,6 +11,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "serve.h"
 
 static void
@@ -37,6 +38,7 @@ serve_run(const struct config *cfg, int listen_fd, int threads, gboolean supervi
 	struct acceptor_set *acceptors = NULL;
 	struct app *app = NULL;
 	char *cause = NULL;
+	struct timespec second = { 1, 0 };
 	sigset_t set;
 	int sig, left, status = 1;
 
@@ -53,6 +55,12 @@ serve_run(const struct config *cfg, int listen_fd, int threads, gboolean supervi
 	/* Acceptor threads would each get a malloc arena; two are plenty for
 	 * requests this small and keep the process's memory flat. */
 	mallopt(M_ARENA_MAX, 2);
+	/* Forked by the supervisor, the process counts into its slot of the
+	 * supervisor's region; alone, into one of its own. */
+	if (!supervised && metrics_region_standalone(&cause) != 0) {
+		log_error("cannot start: %s", cause);
+		goto out;
+	}
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		goto out;
@@ -67,9 +75,11 @@ serve_run(const struct config *cfg, int listen_fd, int threads, gboolean supervi
 	}
 	log_info("serving with %d acceptor threads", threads);
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		/* Woken once a second to publish the pool's numbers for /metrics. */
+		metrics_publish_pool(app->db);
+		sig = sigtimedwait(&set, NULL, &second);
 		if (sig == -1) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			log_error("sigwaitinfo: %s", g_strerror(errno));
 			break;
@@ -91,6 +101,7 @@ serve_run(const struct config *cfg, int listen_fd, int threads, gboolean supervi
 		    left == 1 ? "" : "s");
 		_exit(0);
 	}
+	metrics_publish_pool(app->db);
 	status = 0;
 	log_info("stopped");
 out:

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "serve.h"
 #include "supervisor.h"
 
@@ -105,7 +106,8 @@ supervisor_run(const struct supervisor_opts *o)
 	struct supervisor_child *kids = g_new0(struct supervisor_child, o->processes);
 	gboolean stopping = FALSE, killed = FALSE;
 	gint64 now, stop_deadline = 0, wake;
-	int roll_next = -1, n = o->processes, sig, status;
+	int roll_next = -1, n = o->processes, sig, status, slot = 0;
+	char *cause = NULL;
 	pid_t retiring = 0, pid;
 	struct timespec ts;
 	sigset_t set;
@@ -119,12 +121,23 @@ supervisor_run(const struct supervisor_opts *o)
 	 * SIGTERM that arrives while it starts waits for its sigwaitinfo. */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	log_info("supervisor: %d processes x %d acceptor threads", n, o->threads);
+	/* /metrics: one slot per process slot, shared by every process forked
+	 * from now on; a replacement counts on from its predecessor's totals
+	 * (a rolling replacement shares the slot with the process it
+	 * replaces while that one drains: the adds are atomic). */
+	if (metrics_region_create(n, &cause) != 0) {
+		log_error("%s", cause);
+		g_free(cause);
+		g_free(kids);
+		return 1;
+	}
 
 	for (;;) {
 		now = g_get_monotonic_time();
 		for (int i = 0; i < n && !stopping; i++) {
 			if (kids[i].pid != 0 || now < kids[i].respawn_at_us)
 				continue;
+			slot = i;
 			if ((pid = fork()) == 0)
 				goto child;
 			if (pid < 0) {
@@ -143,7 +156,7 @@ supervisor_run(const struct supervisor_opts *o)
 			if (roll_next >= n) {
 				log_info("reload: every process runs the new configuration");
 				roll_next = -1;
-			} else if ((pid = fork()) == 0)
+			} else if ((slot = roll_next, pid = fork()) == 0)
 				goto child;
 			else if (pid > 0) {
 				retiring = kids[roll_next].pid;
@@ -208,5 +221,6 @@ supervisor_run(const struct supervisor_opts *o)
 	return 0;
 child:
 	g_free(kids);
+	metrics_region_use_slot(slot);
 	return serve_run(config_get(), o->listen_fd, o->threads, TRUE);
 }

@@ -4,7 +4,8 @@ libpodcastpro_a_SOURCES = \
 	src/config.c src/config.h \
 	src/log.c src/log.h \
 	src/redis.c src/redis.h \
-	src/ulid.c src/ulid.h
+	src/ulid.c src/ulid.h \
+	src/promtext.c src/promtext.h
 
 # Unit tests: GLib's test framework, TAP through automake's driver.
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh

@@ -15,7 +15,8 @@ podcastpro_fcgi_SOURCES = \
 	fcgi/cors.c fcgi/cors.h \
 	fcgi/route-match.c fcgi/routes.c fcgi/route.h \
 	fcgi/health.c \
-	fcgi/test-routes.c
+	fcgi/test-routes.c \
+	fcgi/metrics.c fcgi/metrics.h fcgi/metrics-count.c fcgi/metrics-private.h
 podcastpro_fcgi_LDADD = $(CORE_LIBS) $(FCGI_LIBS)
 # Sources generated in the build tree; areas add theirs with +=.
 nodist_podcastpro_fcgi_SOURCES =
@@ -29,7 +30,8 @@ tests_unit_test_routes_LDADD = $(UNIT_LDADD) $(FCGI_LIBS)
 TESTS += tests/unit/test-routes
 
 check_PROGRAMS += tests/unit/test-request
-tests_unit_test_request_SOURCES = tests/unit/test-request.c fcgi/request.c fcgi/response.c
+tests_unit_test_request_SOURCES = tests/unit/test-request.c fcgi/request.c fcgi/response.c \
+	fcgi/metrics-count.c
 tests_unit_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
 tests_unit_test_request_LDADD = $(UNIT_LDADD) $(FCGI_LIBS)
 TESTS += tests/unit/test-request
@@ -60,3 +62,11 @@ fcgi/openapi-data.h: $(OPENAPI_EMBED) $(top_srcdir)/mk/fcgi.mk
 	    echo '0x00 };'; \
 	    echo "static const size_t $${name}_size = sizeof $${name}_data - 1;"; \
 	  done; } > $@.tmp && mv $@.tmp $@
+
+# /metrics (fcgi/metrics.c, doc/metrics.md): the exposition writer and the
+# shared counting region.
+check_PROGRAMS += tests/unit/test-metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c fcgi/metrics-count.c
+tests_unit_test_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
+tests_unit_test_metrics_LDADD = $(UNIT_LDADD) $(FCGI_LIBS) -lm
+TESTS += tests/unit/test-metrics

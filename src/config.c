@@ -39,6 +39,7 @@ static int config_check_json_list(const char *, char **);
 static int config_check_dashboard_path(const char *, char **);
 static int config_check_dashboard_users(const char *, char **);
 static int config_check_dashboard_token(const char *, char **);
+static int config_check_metrics_listen(const char *, char **);
 
 #define S(n, f, d, fl, req, chk, h) { n, CONFIG_STRING, offsetof(struct config, f), d, fl, req, 0, 0, chk, h }
 #define B(n, f, d, h) { n, CONFIG_BOOL, offsetof(struct config, f), d, 0, 0, 0, 0, NULL, h }
@@ -118,6 +119,10 @@ static const struct config_entry config_table[] = {
 	    "user:password,... for the dashboard (basic auth; a password may be a crypt(3) hash); unset with no token: off"),
 	S("DASHBOARD_TOKEN", dashboard_token, NULL, SECRET, 0, config_check_dashboard_token,
 	    "bearer token for the dashboard (at least 16 characters); unset with no users: off"),
+	S("METRICS_LISTEN", metrics_listen, NULL, 0, 0, config_check_metrics_listen,
+	    "HOST:PORT (or *:PORT) of the web server's listener that may ask for /metrics (doc/metrics.md); unset: off"),
+	S("METRICS_TOKEN", metrics_token, NULL, SECRET, 0, config_check_dashboard_token,
+	    "bearer token /metrics also wants, when set (at least 16 characters)"),
 	S("LOG_LEVEL", log_level, "info", 0, 0, config_check_log_level, "debug, info, warning or error"),
 	S("LOG_FILE", log_file, NULL, 0, 0, NULL, "append logs to this file (reopened on SIGHUP); unset: stderr"),
 	S("WORKER_QUEUES", worker_queues, "podcasts,default", 0, 0, NULL, "queues the worker consumes"),
@@ -255,6 +260,29 @@ config_check_dashboard_path(const char *value, char **cause)
 bad:
 	*cause = g_strdup("must be a path such as /dashboard or /ops/jobs (letters, digits, - . _ ~; "
 	    "no trailing slash)");
+	return -1;
+}
+
+/* HOST:PORT, [IPv6]:PORT or *:PORT, as the web server reports its
+ * listener in SERVER_ADDR and SERVER_PORT. */
+static int
+config_check_metrics_listen(const char *value, char **cause)
+{
+	const char *colon = strrchr(value, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == value)
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+		goto bad;
+	if (value[0] == '[' ? colon[-1] != ']' : memchr(value, ':', (size_t)(colon - value)) != NULL)
+		goto bad;
+	return 0;
+bad:
+	*cause = g_strdup("must be HOST:PORT of the web server's metrics listener, e.g. 127.0.0.1:9464, "
+	    "[::1]:9464 or *:9464");
 	return -1;
 }
 

@@ -78,6 +78,9 @@ struct config {
 	char *dashboard_path;
 	char *dashboard_users;
 	char *dashboard_token;
+	/* /metrics (fcgi/metrics.c): off unless METRICS_LISTEN is set */
+	char *metrics_listen;
+	char *metrics_token;
 	/* Logging */
 	char *log_level;
 	char *log_file;

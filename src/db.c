@@ -28,6 +28,7 @@ struct db_pool {
 	int total;              /* open or being opened, idle or not */
 	int in_use, waiting;
 	guint64 opened, closed, timeouts;
+	guint64 waits;          /* acquires that had to wait for a connection */
 };
 
 static const char *const db_default_params[][2] = {
@@ -315,7 +316,7 @@ db_acquire(struct db_pool *pool, char **cause)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)pool->timeout_s * G_USEC_PER_SEC;
 	struct db_conn *conn;
-	gboolean overflow;
+	gboolean overflow, waited = FALSE;
 
 	g_mutex_lock(&pool->lock);
 	db_pool_forget_inherited(pool);
@@ -344,6 +345,9 @@ db_acquire(struct db_pool *pool, char **cause)
 			g_mutex_unlock(&pool->lock);
 			goto out;
 		}
+		if (!waited)
+			pool->waits++;
+		waited = TRUE;
 		pool->waiting++;
 		if (!g_cond_wait_until(&pool->available, &pool->lock, deadline) &&
 		    g_queue_is_empty(&pool->idle) && pool->total >= pool->size + pool->max_overflow) {
@@ -547,6 +551,7 @@ db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
 	out->opened = pool->opened;
 	out->closed = pool->closed;
 	out->timeouts = pool->timeouts;
+	out->waits = pool->waits;
 	g_mutex_unlock(&pool->lock);
 }
 

@@ -34,6 +34,7 @@ struct db_conn {
 struct db_pool_stats {
 	int size, overflow_open, idle, in_use, waiting;
 	guint64 opened, closed, timeouts;
+	guint64 waits;          /* acquires that waited for a connection (at most one each) */
 };
 
 /* CONNINFO is DATABASE_URL; keepalives=1, keepalives_idle=30,

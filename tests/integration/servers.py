@@ -310,6 +310,11 @@ class Nginx(_Stoppable):
         with open(NGINX_CONF) as f:
             site = f.read()
         assert SHIPPED_SOCKET in site and "listen 80;" in site and SHIPPED_STORAGE in site
+        # The shipped metrics listener (doc/metrics.md), on a port of its own.
+        self.metrics_port = pp.free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
+        assert "listen 127.0.0.1:9464;" in site
+        site = site.replace("listen 127.0.0.1:9464;", f"listen 127.0.0.1:{self.metrics_port};")
         site = site.replace(SHIPPED_SOCKET, socket_path)
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         site = site.replace("listen [::]:80;", "")

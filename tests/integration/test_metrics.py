@@ -1,0 +1,212 @@
+"""/metrics (issue 14, doc/metrics.md): Prometheus' text format from the
+responder behind nginx as shipped, on the shipped metrics listener.
+
+What is checked: requests counted by route and status class (2xx, 404,
+422, 429) with exact deltas, the latency histogram, rate-limit refusals by
+rule; the sum over the supervisor's processes (requests both processes
+served add up in any process's answer) and totals that do not go back
+when a process is killed with -9; queue depths and the worker's
+published numbers; refusals (metrics off, the public listener, a missing
+token); and the whole answer through `promtool check metrics`."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+import pp
+import workerkit as wk
+from servers import Nginx, Responder, http
+
+TOKEN = "metrics-token-0123456789abcdef"
+REDIS_DB = 9
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, frozenset of (label, value)): value} of every sample."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset(LABEL.findall(m.group(2) or ""))
+        key = (m.group(1), labels)
+        assert key not in out, f"sample twice: {line!r}"
+        out[key] = float(m.group(3))
+    return out
+
+
+def val(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def scrape(web, token=TOKEN):
+    status, headers, body = http(web.metrics_url + "/metrics",
+                                 headers={"Authorization": "Bearer " + token} if token else {})
+    assert status == 200, body
+    assert headers["content-type"].startswith("text/plain; version=0.0.4"), headers
+    return body.decode()
+
+
+@pytest.fixture
+def redis_url(services):
+    url = services["REDIS_URL"].rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    r = wk.client(url)
+    r.flushdb()
+    yield url
+    r.flushdb()
+    r.close()
+
+
+@pytest.fixture
+def stack(tmpdir_world, services, redis_url):
+    """Two processes of one thread each (so that requests spread over
+    both), rate limits on with health at 3 a minute, metrics on the
+    shipped listener and behind a token."""
+    tmp = tmpdir_world
+    web = Nginx(tmp, os.path.join(str(tmp), "responder.sock"))
+    try:
+        app = Responder.listen(tmp, services, processes=2, threads=1, env={
+            "REDIS_URL": redis_url, "RATE_LIMIT_ENABLED": "true", "RATE_LIMITS": "health=3/minute",
+            "METRICS_LISTEN": f"127.0.0.1:{web.metrics_port}", "METRICS_TOKEN": TOKEN,
+            "WORKER_QUEUES": "mq"})
+    except Exception:
+        web.stop()
+        raise
+    yield app, web
+    app.stop()
+    web.stop()
+
+
+def test_requests_by_route_and_class(stack):
+    app, web = stack
+    before = parse(scrape(web))
+    codes = [http(web.url + "/health")[0] for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert http(web.url + "/no/such/thing")[0] == 404
+    assert http(web.url + "/neither")[0] == 404
+    assert http(web.url + "/_test/echo", method="POST", body=b"{not json",
+                headers={"Content-Type": "application/json"})[0] == 422
+    after = parse(scrape(web))
+
+    def delta(name, **labels):
+        return val(after, name, **labels) - val(before, name, **labels)
+
+    req = "podcastpro_http_requests_total"
+    assert delta(req, route="/health", method="GET", code="2xx") == 3
+    assert delta(req, route="/health", method="GET", code="4xx") == 1
+    assert delta(req, route="/health", method="GET", code="5xx") == 0
+    assert delta(req, route="(unmatched)", method="-", code="4xx") == 2
+    assert delta(req, route="/_test/echo", method="POST", code="4xx") == 1
+    assert delta("podcastpro_ratelimit_refused_total", rule="health") == 1
+    # Only the health rule refused anything.
+    assert sum(v for (n, _), v in after.items() if n == "podcastpro_ratelimit_refused_total") == 1
+
+    hist = "podcastpro_http_request_duration_seconds"
+    assert delta(hist + "_count", route="/health", method="GET") == 4
+    assert val(after, hist + "_sum", route="/health", method="GET") > 0
+    buckets = sorted(((float(dict(lab)["le"]), v) for (n, lab), v in after.items()
+                      if n == hist + "_bucket" and dict(lab)["route"] == "/health"))
+    assert buckets[-1][0] == float("inf")
+    assert buckets[-1][1] == val(after, hist + "_count", route="/health", method="GET")
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), buckets
+    # Both processes' pools are reported (published once a second).
+    assert val(after, "podcastpro_db_pool_size") >= 0
+    assert ("podcastpro_db_pool_connections", frozenset({("state", "idle")})) in after
+    assert ("podcastpro_redis_errors_total", frozenset()) in after
+    assert val(after, "podcastpro_jobs_scrape_ok") == 1
+
+
+def test_sum_over_processes_and_kill(stack):
+    app, web = stack
+    before = parse(scrape(web))
+    seen, n = {}, 0
+    while len(seen) < 2 and n < 500:
+        status, _, body = http(web.url + "/_test/pid")
+        assert status == 200
+        pid = json.loads(body)["pid"]
+        seen[pid] = seen.get(pid, 0) + 1
+        n += 1
+    assert len(seen) == 2, f"every request went to one process: {seen}"
+    key = dict(route="/_test/pid", method="GET", code="2xx")
+    # Any process answers /metrics; each answer sums both processes.
+    for _ in range(6):
+        now = parse(scrape(web))
+        assert val(now, "podcastpro_http_requests_total", **key) - \
+            val(before, "podcastpro_http_requests_total", **key) == n, seen
+
+    victim = next(iter(seen))
+    os.kill(victim, signal.SIGKILL)
+    app.wait_processes(2, exclude=(victim,))
+    after = parse(scrape(web))
+    for (name, labels), v in now.items():
+        if name.endswith(("_total", "_bucket", "_count", "_sum")):
+            assert after.get((name, labels), 0) >= v, f"{name}{dict(labels)} went back: {v} -> {after.get((name, labels))}"
+    assert val(after, "podcastpro_http_requests_total", **key) == val(now, "podcastpro_http_requests_total", **key)
+    # The replacement counts on in its predecessor's slot.
+    for _ in range(20):
+        assert http(web.url + "/_test/pid")[0] == 200
+    final = parse(scrape(web))
+    assert val(final, "podcastpro_http_requests_total", **key) == val(after, "podcastpro_http_requests_total", **key) + 20
+
+
+def test_queue_depths(stack, redis_url):
+    app, web = stack
+    r = wk.client(redis_url)
+    wk.enqueue_many(r, [wk.envelope("test.echo", {}, "mq") for _ in range(3)])
+    env = wk.envelope("test.echo", {}, "mq", attempt=4)
+    r.xadd("pp:dead:mq", {"id": env["id"], "task": "test.echo", "queue": "mq", "error": "boom",
+                          "job": json.dumps(env)})
+    m = parse(scrape(web))
+    assert val(m, "podcastpro_queue_jobs", queue="mq", state="waiting") == 3
+    assert val(m, "podcastpro_queue_jobs", queue="mq", state="running") == 0
+    assert val(m, "podcastpro_queue_jobs", queue="mq", state="dead") == 1
+    r.close()
+
+
+def test_refusals(stack, tmpdir_world, services, redis_url):
+    app, web = stack
+    # The public listener: as unknown a path as any.
+    status, _, body = http(web.url + "/metrics", headers={"Authorization": "Bearer " + TOKEN})
+    assert status == 404 and json.loads(body) == {"detail": "Not Found"}
+    # The metrics listener without the token, or with another.
+    for headers in ({}, {"Authorization": "Bearer " + TOKEN[:-1] + "x"}, {"Authorization": TOKEN}):
+        status, h, body = http(web.metrics_url + "/metrics", headers=headers)
+        assert status == 401, (headers, body)
+        assert h["www-authenticate"].startswith("Bearer")
+    # Off when METRICS_LISTEN is unset, on any listener.
+    sub = tmpdir_world / "off"
+    sub.mkdir()
+    os.chmod(sub, 0o755)
+    web2 = Nginx(sub, os.path.join(str(sub), "responder.sock"))
+    try:
+        app2 = Responder.listen(sub, services, processes=1, threads=1, env={"REDIS_URL": redis_url})
+        try:
+            for url in (web2.url, web2.metrics_url):
+                assert http(url + "/metrics")[0] == 404
+        finally:
+            app2.stop()
+    finally:
+        web2.stop()
+
+
+def test_promtool_accepts(stack, redis_url):
+    app, web = stack
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is missing (Debian: apt-get install prometheus)")
+    r = wk.client(redis_url)
+    wk.enqueue_many(r, [wk.envelope("test.echo", {}, "mq")])
+    r.close()
+    for path in ("/health", "/nope", "/_test/pid"):
+        http(web.url + path)
+    text = scrape(web)
+    res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr + "\n" + text
