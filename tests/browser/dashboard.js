@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Drives the job dashboard (fcgi/dashboard/) in Debian's chromium, headless,
-// through playwright-core, with the dashboard's basic-auth credentials:
+// through playwright-core (launched by browser.js, as for drive.js), with the dashboard's basic-auth credentials:
 //   1. opens the page and prints "READY" on stdout once it has polled;
 //   2. samples the running jobs' rows every 100 ms (job, stage, progress);
 //   3. waits for the dead job DEADJOB's row and for the podcast job
@@ -21,129 +21,91 @@
 // driven at all (the reason on stderr).
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const browser = require('./browser');
 
-async function main() {
-	const opts = JSON.parse(process.argv[2] || '{}');
-	const started = Date.now();
-	const deadline = started + (opts.timeoutMs || 60000);
-	const left = () => Math.max(1, deadline - Date.now());
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-chromium-'));
-	const out = { console: [], pageErrors: [], failedRequests: [] };
-	let context;
-	try {
-		// The same flags as drive.js (the frontend's test).
-		context = await chromium.launchPersistentContext(profile, {
-			executablePath: opts.chromium || '/usr/bin/chromium',
-			headless: true,
-			timeout: left(),
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-				'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-			viewport: { width: 1280, height: 1000 },
-			httpCredentials: { username: opts.user, password: opts.password },
-		});
-		const page = context.pages()[0] || await context.newPage();
-		page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
-		page.on('pageerror', (e) => out.pageErrors.push(String(e)));
-		page.on('requestfailed', (r) => out.failedRequests.push(
-			{ method: r.method(), url: r.url(), error: r.failure() && r.failure().errorText }));
-		page.on('dialog', (d) => d.accept());
+browser.main(null, (opts) => browser.withPage(opts, {
+	timeoutMs: 60000,
+	viewport: { width: 1280, height: 1000 },
+	context: { httpCredentials: { username: opts.user, password: opts.password } },
+}, (page, s) => watch(opts, page, s)));
 
-		const until = async (predicate, arg, what) => {
-			try {
-				await page.waitForFunction(predicate, arg, { timeout: left(), polling: 100 });
-				return true;
-			} catch (e) {
-				out.timeout = `${what}: not within ${opts.timeoutMs} ms`;
-				return false;
+async function watch(opts, page, s) {
+	const { out, left, until } = s;
+	page.on('dialog', (d) => d.accept());
+
+	await page.goto(opts.url, { timeout: left() });
+	if (!await until(() => window.dash && window.dash.polls > 0, null, 'the first poll'))
+		return await report(opts, page, s);
+	// Every 100 ms: the running rows, as the page shows them.
+	await page.evaluate(() => {
+		window.samples = [];
+		setInterval(() => {
+			for (const tr of document.querySelectorAll('#running tbody tr')) {
+				const bar = tr.querySelector('.bar em');
+				const s = { job: tr.dataset.job, stage: tr.dataset.stage,
+					progress: bar ? bar.textContent : null, t: Date.now() };
+				const last = window.samples.filter((x) => x.job === s.job).pop();
+				if (!last || last.stage !== s.stage || last.progress !== s.progress)
+					window.samples.push(s);
 			}
-		};
+		}, 100);
+	});
+	process.stdout.write('READY\n');
 
-		await page.goto(opts.url, { timeout: left() });
-		if (!await until(() => window.dash && window.dash.polls > 0, null, 'the first poll'))
-			return await report(page, out);
-		// Every 100 ms: the running rows, as the page shows them.
-		await page.evaluate(() => {
-			window.samples = [];
-			setInterval(() => {
-				for (const tr of document.querySelectorAll('#running tbody tr')) {
-					const bar = tr.querySelector('.bar em');
-					const s = { job: tr.dataset.job, stage: tr.dataset.stage,
-						progress: bar ? bar.textContent : null, t: Date.now() };
-					const last = window.samples.filter((x) => x.job === s.job).pop();
-					if (!last || last.stage !== s.stage || last.progress !== s.progress)
-						window.samples.push(s);
-				}
-			}, 100);
-		});
-		process.stdout.write('READY\n');
-
-		const deadSel = `#dead tr[data-job="${opts.deadJob}"]`;
-		if (!await until((sel) => document.querySelector(sel), deadSel, 'the dead job on the page'))
-			return await report(page, out);
-		out.deadRow = await page.$eval(deadSel, (tr) => ({
-			entry: tr.dataset.entry, text: tr.textContent,
-			error: tr.querySelector('.err').textContent,
-		}));
-		// The podcast's stages: the wanted ones seen, or its job gone.
-		const stages = opts.stages || [];
-		const seenAll = ({ job, stages: want }) => {
-			const got = new Set(window.samples.filter((x) => x.job === job).map((x) => x.stage));
-			return want.every((s) => got.has(s));
-		};
-		const shotWhen = ({ job, stage }) => window.samples.some((x) => x.job === job && x.stage === stage);
-		if (await until(shotWhen, { job: opts.podcastJob, stage: stages[stages.length - 1] },
-			'the podcast in its last wanted stage')) {
-			if (opts.screenshot) {
-				await page.screenshot({ path: opts.screenshot, fullPage: true });
-				out.screenshotAt = Date.now();
-			}
+	const deadSel = `#dead tr[data-job="${opts.deadJob}"]`;
+	if (!await until((sel) => document.querySelector(sel), deadSel, 'the dead job on the page'))
+		return await report(opts, page, s);
+	out.deadRow = await page.$eval(deadSel, (tr) => ({
+		entry: tr.dataset.entry, text: tr.textContent,
+		error: tr.querySelector('.err').textContent,
+	}));
+	// The podcast's stages: the wanted ones seen, or its job gone.
+	const stages = opts.stages || [];
+	const seenAll = ({ job, stages: want }) => {
+		const got = new Set(window.samples.filter((x) => x.job === job).map((x) => x.stage));
+		return want.every((s) => got.has(s));
+	};
+	const shotWhen = ({ job, stage }) => window.samples.some((x) => x.job === job && x.stage === stage);
+	if (await until(shotWhen, { job: opts.podcastJob, stage: stages[stages.length - 1] },
+		'the podcast in its last wanted stage')) {
+		if (opts.screenshot) {
+			await page.screenshot({ path: opts.screenshot, fullPage: true });
+			out.screenshotAt = Date.now();
 		}
-		await until(seenAll, { job: opts.podcastJob, stages }, 'the podcast in every wanted stage');
-
-		// Retry from the button.
-		const before = await page.evaluate(() => window.dash.events.length);
-		const clickedAt = Date.now();
-		await page.click(`${deadSel} button.retry`, { timeout: left() });
-		const gone = await until(({ sel, entry }) => !document.querySelector(`#dead tr[data-entry="${entry}"]`) &&
-			window.dash.actions.length > 0, { sel: deadSel, entry: out.deadRow.entry }, 'the dead row to go');
-		const ranAgain = gone && await until(({ job, from }) => window.dash.events.slice(from).some(
-			(e) => e.id === job && e.event === 'started' && e.attempt === '1'),
-		{ job: opts.deadJob, from: before }, 'the retried job to start again');
-		out.retry = { clickedAt, gone, ranAgain,
-			action: await page.evaluate(() => window.dash.actions[0] || null),
-			note: await page.$eval('#action-result', (p) => p.textContent) };
-		out.eventsAfterRetry = await page.evaluate(({ job, from }) =>
-			window.dash.events.slice(from).filter((e) => e.id === job), { job: opts.deadJob, from: before });
-		return await report(page, out);
-	} finally {
-		if (context)
-			await context.close().catch(() => {});
-		fs.rmSync(profile, { recursive: true, force: true });
 	}
+	await until(seenAll, { job: opts.podcastJob, stages }, 'the podcast in every wanted stage');
 
-	async function report(page, o) {
-		o.samples = await page.evaluate(() => window.samples || []);
-		o.stages = [...new Set(o.samples.filter((x) => x.job === opts.podcastJob).map((x) => x.stage))];
-		o.polls = await page.evaluate(() => window.dash && window.dash.polls);
-		o.errors = await page.evaluate(() => window.dash && { count: window.dash.errors, last: window.dash.lastError });
-		o.dom = await page.evaluate(() => ({
-			live: document.getElementById('live-text').textContent,
-			workers: [...document.querySelectorAll('#workers tbody tr')].map((tr) => tr.dataset.worker),
-			queues: [...document.querySelectorAll('#queues tbody tr')].map((tr) => tr.dataset.queue),
-			dead: [...document.querySelectorAll('#dead tbody tr')].map((tr) => tr.dataset.job),
-			totals: ['workers', 'running', 'waiting', 'delayed', 'dead'].map(
-				(k) => document.getElementById('n-' + k).textContent),
-		}));
-		o.elapsedMs = Date.now() - started;
-		process.stdout.write(JSON.stringify(o) + '\n');
-	}
+	// Retry from the button.
+	const before = await page.evaluate(() => window.dash.events.length);
+	const clickedAt = Date.now();
+	await page.click(`${deadSel} button.retry`, { timeout: left() });
+	const gone = await until(({ sel, entry }) => !document.querySelector(`#dead tr[data-entry="${entry}"]`) &&
+		window.dash.actions.length > 0, { sel: deadSel, entry: out.deadRow.entry }, 'the dead row to go');
+	const ranAgain = gone && await until(({ job, from }) => window.dash.events.slice(from).some(
+		(e) => e.id === job && e.event === 'started' && e.attempt === '1'),
+	{ job: opts.deadJob, from: before }, 'the retried job to start again');
+	out.retry = { clickedAt, gone, ranAgain,
+		action: await page.evaluate(() => window.dash.actions[0] || null),
+		note: await page.$eval('#action-result', (p) => p.textContent) };
+	out.eventsAfterRetry = await page.evaluate(({ job, from }) =>
+		window.dash.events.slice(from).filter((e) => e.id === job), { job: opts.deadJob, from: before });
+	return await report(opts, page, s);
 }
 
-main().catch((e) => {
-	process.stderr.write(String(e && e.stack || e) + '\n');
-	process.exit(2);
-});
+// Prints the JSON line, while the page is still open.
+async function report(opts, page, { out: o, started }) {
+	o.samples = await page.evaluate(() => window.samples || []);
+	o.stages = [...new Set(o.samples.filter((x) => x.job === opts.podcastJob).map((x) => x.stage))];
+	o.polls = await page.evaluate(() => window.dash && window.dash.polls);
+	o.errors = await page.evaluate(() => window.dash && { count: window.dash.errors, last: window.dash.lastError });
+	o.dom = await page.evaluate(() => ({
+		live: document.getElementById('live-text').textContent,
+		workers: [...document.querySelectorAll('#workers tbody tr')].map((tr) => tr.dataset.worker),
+		queues: [...document.querySelectorAll('#queues tbody tr')].map((tr) => tr.dataset.queue),
+		dead: [...document.querySelectorAll('#dead tbody tr')].map((tr) => tr.dataset.job),
+		totals: ['workers', 'running', 'waiting', 'delayed', 'dead'].map(
+			(k) => document.getElementById('n-' + k).textContent),
+	}));
+	o.elapsedMs = Date.now() - started;
+	process.stdout.write(JSON.stringify(o) + '\n');
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Opens the API reference page (GET /docs) in Debian's chromium, headless,
-// through playwright-core (the launch drive.js uses; no browser is
-// downloaded), waits until it has rendered /openapi.json, opens one
-// operation, tries the filter, saves a screenshot, and prints one JSON
-// object on stdout for tests/integration/test_openapi.py to assert on:
+// through playwright-core (launched by browser.js, as for drive.js), waits
+// until it has rendered /openapi.json, opens one operation, tries the
+// filter, saves a screenshot, and prints one JSON object on stdout for
+// tests/integration/test_openapi.py to assert on:
 //   {state, title, version, operations: [{id, method, path}], opened:
 //    {visible, statuses, text}, filtered, requests, console, pageErrors,
 //    failedRequests, elapsedMs}
@@ -16,72 +16,46 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const browser = require('./browser');
 
-async function main() {
-	const opts = JSON.parse(process.argv[2] || '{}');
-	const started = Date.now();
-	const deadline = started + (opts.timeoutMs || 30000);
-	const left = () => Math.max(1, deadline - Date.now());
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-chromium-'));
-	const out = { console: [], pageErrors: [], failedRequests: [], requests: [] };
-	let context;
-	try {
-		context = await chromium.launchPersistentContext(profile, {
-			executablePath: opts.chromium || '/usr/bin/chromium',
-			headless: true,
-			timeout: left(),
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-				'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-			viewport: { width: 1100, height: 900 },
-		});
-		const page = context.pages()[0] || await context.newPage();
-		page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
-		page.on('pageerror', (e) => out.pageErrors.push(String(e)));
-		page.on('request', (r) => out.requests.push(r.url()));
-		page.on('requestfailed', (r) => out.failedRequests.push(
-			{ method: r.method(), url: r.url(), error: r.failure() && r.failure().errorText }));
-
-		await page.goto(opts.page, { timeout: left() });
-		await page.waitForFunction(() => window.docsState &&
-			(window.docsState.loaded || window.docsState.error), null, { timeout: left() });
-		out.state = await page.evaluate(() => window.docsState);
-		out.title = await page.evaluate(() => document.getElementById('title').firstChild.textContent);
-		out.version = await page.textContent('#version');
-		out.operations = await page.evaluate(() => [...document.querySelectorAll('#operations details.op')]
-			.map((d) => ({ id: d.id, method: d.dataset.method, path: d.dataset.path })));
-
-		if (opts.open) {
-			await page.click(`#${opts.open} > summary`, { timeout: left() });
-			const sel = `#${opts.open} .body`;
-			out.opened = {
-				visible: await page.isVisible(sel),
-				statuses: await page.evaluate((s) => [...document.querySelectorAll(s + ' tr.response')]
-					.map((tr) => tr.dataset.status), sel),
-				text: await page.textContent(`#${opts.open}`),
-			};
-			// Its body's schema, expanded as a reader would.
-			await page.click(`${sel} details.ref > summary`, { timeout: left() });
-		}
-		if (opts.screenshot) {
-			fs.mkdirSync(path.dirname(opts.screenshot), { recursive: true });
-			await page.screenshot({ path: opts.screenshot, fullPage: true, timeout: 10000 });
-		}
-		await page.fill('#filter', opts.filter || 'credits');
-		out.filtered = await page.evaluate(() => [...document.querySelectorAll('#operations details.op')]
-			.filter((d) => !d.classList.contains('hidden')).map((d) => d.id).sort());
-	} finally {
-		if (context)
-			await context.close().catch(() => {});
-		fs.rmSync(profile, { recursive: true, force: true });
-	}
+browser.main('docs.js', async (opts) => {
+	const { out, started } = await browser.withPage(opts,
+		{ timeoutMs: 30000, viewport: { width: 1100, height: 900 }, out: { requests: [] } },
+		(page, s) => read(opts, page, s));
 	out.elapsedMs = Date.now() - started;
 	process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch((e) => {
-	process.stderr.write(`docs.js: ${e && e.stack || e}\n`);
-	process.exit(2);
 });
+
+async function read(opts, page, { out, left }) {
+	page.on('request', (r) => out.requests.push(r.url()));
+
+	await page.goto(opts.page, { timeout: left() });
+	await page.waitForFunction(() => window.docsState &&
+		(window.docsState.loaded || window.docsState.error), null, { timeout: left() });
+	out.state = await page.evaluate(() => window.docsState);
+	out.title = await page.evaluate(() => document.getElementById('title').firstChild.textContent);
+	out.version = await page.textContent('#version');
+	out.operations = await page.evaluate(() => [...document.querySelectorAll('#operations details.op')]
+		.map((d) => ({ id: d.id, method: d.dataset.method, path: d.dataset.path })));
+
+	if (opts.open) {
+		await page.click(`#${opts.open} > summary`, { timeout: left() });
+		const sel = `#${opts.open} .body`;
+		out.opened = {
+			visible: await page.isVisible(sel),
+			statuses: await page.evaluate((s) => [...document.querySelectorAll(s + ' tr.response')]
+				.map((tr) => tr.dataset.status), sel),
+			text: await page.textContent(`#${opts.open}`),
+		};
+		// Its body's schema, expanded as a reader would.
+		await page.click(`${sel} details.ref > summary`, { timeout: left() });
+	}
+	if (opts.screenshot) {
+		fs.mkdirSync(path.dirname(opts.screenshot), { recursive: true });
+		await page.screenshot({ path: opts.screenshot, fullPage: true, timeout: 10000 });
+	}
+	await page.fill('#filter', opts.filter || 'credits');
+	out.filtered = await page.evaluate(() => [...document.querySelectorAll('#operations details.op')]
+		.filter((d) => !d.classList.contains('hidden')).map((d) => d.id).sort());
+}
