@@ -119,6 +119,7 @@ worker_job_dead(struct worker *w, struct worker_job *job, const char *error)
 	log_warn("job %s (%s) is dead: %s", job->job != NULL ? job->job->id : job->entry_id,
 	    job->job != NULL ? job->job->task : "?", error);
 	w->stats.dead++;
+	worker_metrics_job(w, job->job != NULL ? job->job->task : NULL, WORKER_DEAD, -1);
 	worker_finish(w, job, "dead", payload, error);
 	worker_event(w, "dead", job, "error", error, NULL);
 	if (def != NULL && def->on_dead != NULL)
@@ -446,6 +447,7 @@ worker_job_retry(struct worker *w, struct worker_job *job, const char *error, do
 	g_snprintf(score, sizeof score, "%.0f", job->job->eta * 1000.0);
 	g_snprintf(text, sizeof text, "%.3f", countdown);
 	w->stats.retried++;
+	worker_metrics_job(w, job->job->task, WORKER_RETRIED, -1);
 	log_info("job %s (%s) failed, retry %d in %.0f s: %s", job->job->id, job->job->task, retries + 1,
 	    countdown, error);
 	worker_finish(w, job, "retry", payload, score);
@@ -475,12 +477,14 @@ worker_job_outcome(struct worker *w, struct worker_job *job, json_t *result, con
 	g_snprintf(latency, sizeof latency, "%.6f", started - job->job->enqueued_at);
 	if (strcmp(status, "ok") == 0) {
 		w->stats.succeeded++;
+		worker_metrics_job(w, job->job->task, WORKER_SUCCEEDED, now - started);
 		worker_finish(w, job, "ack", NULL, NULL);
 		worker_event(w, "succeeded", job, "runtime", runtime, "latency", latency, NULL);
 		worker_job_done(w, job);
 		return;
 	}
 	w->stats.failed++;
+	worker_metrics_job(w, job->job->task, WORKER_FAILED, now - started);
 	worker_event(w, "failed", job, "runtime", runtime, "error", error, NULL);
 	if (strcmp(status, "fail") == 0)
 		worker_job_dead(w, job, error);

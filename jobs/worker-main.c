@@ -161,6 +161,7 @@ worker_tick_second(gpointer data)
 
 	if (w->cmd.connected) {
 		worker_publish_state(w);
+		worker_metrics_publish(w);
 		worker_beat_tick(w);
 	}
 	return G_SOURCE_CONTINUE;
@@ -274,6 +275,7 @@ main(int argc, char **argv)
 	w->started_at = queue_now();
 	w->rng = g_rand_new();
 	w->held = g_hash_table_new(g_str_hash, g_str_equal);
+	worker_metrics_init(w);
 	g_queue_init(&w->reserved);
 	g_queue_init(&w->hooks);
 	/* Like the responder's PP_TEST_ROUTES: read from the environment only,
@@ -324,6 +326,7 @@ main(int argc, char **argv)
 	worker_redis_close(w);
 	log_info("worker %s stopped", w->name);
 	g_hash_table_unref(w->held);
+	worker_metrics_free(w);
 	g_free(w->children);
 	g_strfreev(w->queues);
 	g_strfreev(w->streams);

@@ -167,8 +167,10 @@ worker_child_exited(GPid pid, gint status, gpointer data)
 	g_free(c->kill_reason);
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	if (!w->stopping)
+	if (!w->stopping) {
+		w->metrics.child_restarts[WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1]++;
 		worker_child_spawn(w, slot);
+	}
 	worker_dispatch(w);
 	worker_fetch_maybe(w);
 	worker_maybe_finish(w);
@@ -308,6 +310,7 @@ worker_pool_check_limits(struct worker *w)
 		hard = worker_task_limit(w, c->job->job->task, TRUE);
 		if (elapsed >= hard) {
 			c->kill_reason = g_strdup_printf("hard time limit (%d s) exceeded", hard);
+			w->metrics.time_limit_kills++;
 			log_warn("job %s (%s): %s; killing child %d", c->job->job->id, c->job->job->task,
 			    c->kill_reason, (int)c->pid);
 			kill(c->pid, SIGKILL);

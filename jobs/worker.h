@@ -11,6 +11,8 @@
  *   worker-child.c   the child's side: read a job, run its task, answer
  *   worker-hook.c    tasks' on_dead hooks, each in a process of its own
  *   worker-beat.c    periodic jobs
+ *   worker-metrics.c job outcomes, durations, restarts and kills for the
+ *                    responder's /metrics, published to Redis
  *
  * Ownership: the single struct worker lives for the whole program; jobs in
  * it (struct worker_job) belong to exactly one place at a time: the reserved
@@ -78,6 +80,16 @@ struct worker_conn {
 	void (*on_connect)(struct worker *w);
 };
 
+/* Job outcomes for /metrics, as the events name them. */
+enum worker_outcome { WORKER_SUCCEEDED, WORKER_FAILED, WORKER_RETRIED, WORKER_DEAD, WORKER_OUTCOMES };
+
+/* The master's numbers for /metrics (worker-metrics.c). */
+struct worker_metrics {
+	GHashTable *tasks;               /* task name -> its outcomes and durations */
+	guint64 child_restarts[2];       /* replaced children: recycled (exited 0), died */
+	guint64 time_limit_kills;        /* children killed past their hard limit */
+};
+
 struct worker_stats {
 	guint64 received, started, succeeded, failed, retried, dead, requeued, reclaimed;
 };
@@ -107,6 +119,7 @@ struct worker {
 	gboolean recover_lost;           /* one was lost with the connection: again */
 
 	struct worker_stats stats;
+	struct worker_metrics metrics;
 	double started_at;
 	pid_t pid;
 
@@ -187,6 +200,13 @@ void worker_hooks_close(struct worker *w);
 /* Set in a child by SIGUSR1 (soft time limit or shutdown); read by
  * task_should_stop(). */
 extern volatile sig_atomic_t task_stop_requested;
+
+/* worker-metrics.c: counts (RUNTIME_S < 0: the job did not run) and
+ * publishes them to Redis for the responder's /metrics. */
+void worker_metrics_init(struct worker *w);
+void worker_metrics_free(struct worker *w);
+void worker_metrics_job(struct worker *w, const char *task, enum worker_outcome outcome, double runtime_s);
+void worker_metrics_publish(struct worker *w);
 
 /* worker-beat.c */
 void worker_beat_tick(struct worker *w);

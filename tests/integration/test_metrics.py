@@ -210,3 +210,62 @@ def test_promtool_accepts(stack, redis_url):
     res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr + "\n" + text
+
+
+def test_worker_numbers_through_redis(stack, services, redis_url, tmpdir_world):
+    """The worker publishes its job outcomes, durations, child restarts and
+    time-limit kills to Redis; the responder's /metrics shows them."""
+    app, web = stack
+    r = wk.client(redis_url)
+    env = wk.env_for(services, redis_url=redis_url, RETRY_MAX=1, RETRY_BACKOFF=0, RETRY_JITTER="false",
+                     TASK_SOFT_TIME_LIMIT=1, TASK_HARD_TIME_LIMIT=2)
+    start = wk.last_event_id(r)
+    ok = [wk.envelope("test.echo", {"n": i}, "mq") for i in range(3)]
+    permanent = wk.envelope("test.fail", {"error": "no", "permanent": True}, "mq")
+    retried = wk.envelope("test.fail", {"error": "again"}, "mq")
+    stuck = wk.envelope("test.sleep", {"seconds": 30, "ignore_stop": True}, "mq")
+    wk.enqueue_many(r, ok + [permanent, retried, stuck])
+    name = wk.unique("mw")
+    w = wk.Worker(tmpdir_world, env, ["mq"], name, concurrency=2)
+    try:
+        for job in ok:
+            wk.wait_event(r, start, job["id"], "succeeded")
+        for job in (permanent, retried, stuck):
+            wk.wait_event(r, start, job["id"], "dead", timeout=30)
+
+        def published():
+            m = parse(scrape(web))
+            return m if val(m, "podcastpro_worker_time_limit_kills_total", worker=name) == 2 and \
+                val(m, "podcastpro_worker_jobs_total", worker=name, task="test.sleep", outcome="dead") == 1 \
+                else None
+        m = pp.wait_for(published, 10, 0.2, "the worker's numbers in /metrics")
+        jobs = "podcastpro_worker_jobs_total"
+        assert val(m, jobs, worker=name, task="test.echo", outcome="succeeded") == 3
+        assert val(m, jobs, worker=name, task="test.echo", outcome="failed") == 0
+        assert val(m, jobs, worker=name, task="test.fail", outcome="failed") == 3
+        assert val(m, jobs, worker=name, task="test.fail", outcome="retried") == 1
+        assert val(m, jobs, worker=name, task="test.fail", outcome="dead") == 2
+        assert val(m, jobs, worker=name, task="test.sleep", outcome="failed") == 2
+        assert val(m, jobs, worker=name, task="test.sleep", outcome="retried") == 1
+        dur = "podcastpro_worker_job_duration_seconds"
+        assert val(m, dur + "_count", worker=name, task="test.echo") == 3
+        assert val(m, dur + "_count", worker=name, task="test.sleep") == 2
+        assert val(m, dur + "_bucket", worker=name, task="test.sleep", le="1") == 0
+        assert val(m, dur + "_bucket", worker=name, task="test.sleep", le="5") == 2
+        assert val(m, dur + "_sum", worker=name, task="test.sleep") >= 4
+        assert val(m, "podcastpro_worker_child_restarts_total", worker=name, reason="died") == 2
+        assert val(m, "podcastpro_queue_jobs", queue="mq", state="dead") == 3
+        assert val(m, "podcastpro_queue_jobs", queue="mq", state="waiting") == 0
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            res = subprocess.run([promtool, "check", "metrics"], input=scrape(web), capture_output=True,
+                                 text=True, timeout=60)
+            assert res.returncode == 0, res.stdout + res.stderr
+    finally:
+        assert w.stop() == 0
+    # A worker whose numbers expired is dropped from the set by the next scrape.
+    r.delete("pp:metrics:worker:" + name)
+    m = parse(scrape(web))
+    assert not [k for k in m if dict(k[1]).get("worker") == name]
+    assert not r.sismember("pp:metrics:workers", name)
+    r.close()
