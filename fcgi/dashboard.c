@@ -430,33 +430,73 @@ dashboard_retry_report(const char *stream, const redisReply *entry, enum jobstat
 		    "reason", outcome == JOBSTATE_MALFORMED ? "malformed envelope: purge it" : "redis"));
 }
 
+/* What the POST actions (retry, purge) share: the caller, the JSON body and
+ * its optional queue (borrowed from the body), and Redis with the queue
+ * names as they are now (not the state's cached ones: an action looks
+ * afresh). Zero-initialise; dashboard_action_done frees what it owns. */
+struct dashboard_action {
+	char *who;
+	json_t *body;
+	const char *queue;
+	redisContext *c;
+	GPtrArray *names;
+	char *cause;
+};
+
+/* The gate, the CSRF check, the body and its queue: TRUE, or FALSE after
+ * answering. */
+static gboolean
+dashboard_action_start(struct request *req, struct dashboard_action *a)
+{
+	return dashboard_gate(req, &a->who) && dashboard_csrf_ok(req) && (a->body = request_json(req)) != NULL &&
+	    dashboard_body_queue(req, a->body, &a->queue);
+}
+
+/* a->c and a->names: TRUE, or FALSE after answering 503. */
+static gboolean
+dashboard_action_redis(struct request *req, struct dashboard_action *a)
+{
+	if ((a->c = request_redis(req, &a->cause)) != NULL &&
+	    (a->names = jobstate_queue_names(a->c, req->app->cfg->worker_queues, &a->cause)) != NULL)
+		return TRUE;
+	dashboard_redis_down(req, a->cause);
+	return FALSE;
+}
+
+static void
+dashboard_action_done(struct dashboard_action *a)
+{
+	json_decref(a->body);
+	if (a->names != NULL)
+		g_ptr_array_unref(a->names);
+	g_free(a->cause);
+	g_free(a->who);
+}
+
 static void
 dashboard_retry(struct request *req)
 {
 	struct dashboard_retried r = { json_array(), json_array() };
-	json_t *body = NULL;
-	const char *id, *queue;
-	char *cause = NULL, *who = NULL;
-	redisContext *c;
-	GPtrArray *names = NULL;
+	struct dashboard_action a = { 0 };
+	const char *id;
 	int found, failed = 0;
 
-	if (!dashboard_gate(req, &who) || !dashboard_csrf_ok(req) || (body = request_json(req)) == NULL ||
-	    !dashboard_body_queue(req, body, &queue))
+	if (!dashboard_action_start(req, &a))
 		goto out;
-	if ((id = json_string_value(json_object_get(body, "id"))) == NULL || *id == '\0') {
+	if ((id = json_string_value(json_object_get(a.body, "id"))) == NULL || *id == '\0') {
 		response_validation(req, "body", "id", "Input should be a job id, a dead entry id or \"all\"",
 		    "string_type");
 		goto out;
 	}
-	if ((c = request_redis(req, &cause)) == NULL ||
-	    (names = jobstate_queue_names(c, req->app->cfg->worker_queues, &cause)) == NULL ||
-	    (found = jobstate_dead_retry(c, names, queue, id, dashboard_retry_report, &r, &failed, &cause)) < 0) {
-		dashboard_redis_down(req, cause);
+	if (!dashboard_action_redis(req, &a))
+		goto out;
+	if ((found = jobstate_dead_retry(a.c, a.names, a.queue, id, dashboard_retry_report, &r, &failed,
+	    &a.cause)) < 0) {
+		dashboard_redis_down(req, a.cause);
 		goto out;
 	}
-	log_info("%s dashboard: %s retried dead job %s%s%s: %d matched, %d retried", req->request_id, who, id,
-	    queue != NULL ? " of " : "", queue != NULL ? queue : "", found, found - failed);
+	log_info("%s dashboard: %s retried dead job %s%s%s: %d matched, %d retried", req->request_id, a.who, id,
+	    a.queue != NULL ? " of " : "", a.queue != NULL ? a.queue : "", found, found - failed);
 	if (found == 0 && strcmp(id, "all") != 0) {
 		response_error(req, 404, "No such dead job");
 		goto out;
@@ -466,41 +506,26 @@ dashboard_retry(struct request *req)
 out:
 	json_decref(r.retried);
 	json_decref(r.failed);
-	json_decref(body);
-	if (names != NULL)
-		g_ptr_array_unref(names);
-	g_free(cause);
-	g_free(who);
+	dashboard_action_done(&a);
 }
 
 static void
 dashboard_purge(struct request *req)
 {
-	json_t *body = NULL;
-	const char *queue;
-	char *cause = NULL, *who = NULL;
-	redisContext *c;
-	GPtrArray *names = NULL;
+	struct dashboard_action a = { 0 };
 	long long purged;
 
-	if (!dashboard_gate(req, &who) || !dashboard_csrf_ok(req) || (body = request_json(req)) == NULL ||
-	    !dashboard_body_queue(req, body, &queue))
+	if (!dashboard_action_start(req, &a) || !dashboard_action_redis(req, &a))
 		goto out;
-	if ((c = request_redis(req, &cause)) == NULL ||
-	    (names = jobstate_queue_names(c, req->app->cfg->worker_queues, &cause)) == NULL ||
-	    (purged = jobstate_dead_purge(c, names, queue, &cause)) < 0) {
-		dashboard_redis_down(req, cause);
+	if ((purged = jobstate_dead_purge(a.c, a.names, a.queue, &a.cause)) < 0) {
+		dashboard_redis_down(req, a.cause);
 		goto out;
 	}
-	log_info("%s dashboard: %s purged %lld dead job(s)%s%s", req->request_id, who, purged,
-	    queue != NULL ? " of " : "", queue != NULL ? queue : "");
+	log_info("%s dashboard: %s purged %lld dead job(s)%s%s", req->request_id, a.who, purged,
+	    a.queue != NULL ? " of " : "", a.queue != NULL ? a.queue : "");
 	response_json(req, 200, json_pack("{s:I}", "purged", (json_int_t)purged));
 out:
-	json_decref(body);
-	if (names != NULL)
-		g_ptr_array_unref(names);
-	g_free(cause);
-	g_free(who);
+	dashboard_action_done(&a);
 }
 
 static void

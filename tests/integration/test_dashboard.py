@@ -260,6 +260,29 @@ def test_retry_and_purge_are_ctls_and_refuse_csrf(tmpdir_world, services, redis_
     r.close()
 
 
+def test_retry_and_purge_without_redis(tmpdir_world, services, redis_url):
+    """Redis down: both buttons answer 503 (and log the cause); a retry
+    without an id is still a 422, checked before Redis is asked."""
+    users = f"{USER}:{PASSWORD}"
+    first, second = tmpdir_world / "up", tmpdir_world / "down"
+    first.mkdir()
+    second.mkdir()
+    app, web = stack(first, services, redis_url, DASHBOARD_USERS=users)
+    with app, web:
+        csrf = state(web)[2]["csrf"]
+    # The CSRF key follows from the credentials: valid in the next stack.
+    app, web = stack(second, services, f"redis://127.0.0.1:{pp.free_port()}/{REDIS_DB}",
+                     DASHBOARD_USERS=users)
+    with app, web:
+        assert state(web)[0] == 503
+        for what, body in (("retry", {"id": "all"}), ("purge", {}), ("purge", {"queue": "default"})):
+            status, _, answer = post(web, what, body, csrf)
+            assert status == 503 and answer == {"detail": "Redis unavailable"}, (what, status, answer)
+        status, _, answer = post(web, "retry", {}, csrf)
+        assert status == 422 and answer["detail"][0]["loc"] == ["body", "id"], answer
+        assert "dashboard: redis:" in app.log_text()
+
+
 def test_ctl_dead_retry_and_purge_unchanged(tmpdir_world, services, redis_url):
     """podcastpro-ctl's dead verbs, now on src/jobstate.c: same output."""
     r = wk.client(redis_url)
