@@ -132,29 +132,40 @@ test_env_file(void)
 	clear_env();
 }
 
-static void
-test_dump_masks_secrets(void)
+/* config_dump's text for the configuration the environment gives WANT (it
+ * must load); the caller frees it with free(). */
+static char *
+dump_text(unsigned want)
 {
 	GPtrArray *problems = NULL;
-	struct config *cfg;
+	struct config *cfg = config_load(NULL, want, &problems);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 
+	g_assert_nonnull(cfg);
+	g_assert_nonnull(out);
+	config_dump(cfg, out);
+	fclose(out);
+	config_free(cfg);
+	return text;
+}
+
+static void
+test_dump_masks_secrets(void)
+{
+	char *text;
+
 	clear_env();
 	g_setenv("DATABASE_URL", "postgresql://user:hunter2@db/x", TRUE);
 	g_setenv("SUPABASE_JWT_SECRET", "topsecretvalue", TRUE);
-	cfg = config_load(NULL, CONFIG_FOR_API, &problems);
-	g_assert_nonnull(cfg);
-	config_dump(cfg, out);
-	fclose(out);
+	text = dump_text(CONFIG_FOR_API);
 	g_assert_null(strstr(text, "hunter2"));
 	g_assert_null(strstr(text, "topsecretvalue"));
 	g_assert_nonnull(strstr(text, "DATABASE_URL=postgresql://user:****@db/x"));
 	g_assert_nonnull(strstr(text, "SUPABASE_JWT_SECRET=****"));
 	g_assert_nonnull(strstr(text, "DB_POOL_SIZE=5"));
 	free(text);
-	config_free(cfg);
 	clear_env();
 }
 
@@ -259,22 +270,14 @@ test_redis_url_parse(void)
 static void
 test_redis_url_masked_in_dump(void)
 {
-	GPtrArray *problems = NULL;
-	struct config *cfg;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
+	char *text;
 
 	clear_env();
 	g_setenv("REDIS_URL", "redis://:hunter@2@127.0.0.1:6379/0", TRUE);
-	cfg = config_load(NULL, CONFIG_FOR_CTL, &problems);
-	g_assert_nonnull(cfg);
-	config_dump(cfg, out);
-	fclose(out);
+	text = dump_text(CONFIG_FOR_CTL);
 	g_assert_null(strstr(text, "hunter"));
 	g_assert_nonnull(strstr(text, "REDIS_URL=redis://:****@127.0.0.1:6379/0"));
 	free(text);
-	config_free(cfg);
 	clear_env();
 }
 
