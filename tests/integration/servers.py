@@ -438,6 +438,18 @@ include "{self.dir}/site.conf"
         return self.proc.stop(15)
 
 
+def behind_nginx(directory, services, processes=1, threads=2, env=None):
+    """Responder.listen(...) with nginx in front of it, as shipped: (app,
+    web), to be stopped by the caller; the responder is stopped if nginx
+    does not start."""
+    app = Responder.listen(directory, services, processes=processes, threads=threads, env=env)
+    try:
+        return app, Nginx(directory, app.socket)
+    except Exception:
+        app.stop()
+        raise
+
+
 def stop_all(*things):
     """Stops each thing that is not None, web servers first, ignoring errors."""
     for t in things:

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import pp
-from servers import Nginx, Responder, http_json, stop_all
+from servers import behind_nginx, http_json, stop_all
 
 API_KEY = "el-test-key-0123456789"
 UNAVAILABLE = {"detail": "Unable to fetch ElevenLabs credits. Please try again later."}
@@ -64,14 +64,7 @@ class ElevenLabsStub:
 def serve(tmp, services, env):
     tmp = str(tmp)
     os.chmod(tmp, 0o755)
-    app = Responder.listen(tmp, services, processes=1, threads=2,
-                           env=dict(env, STORAGE_DIR=os.path.join(tmp, "storage")))
-    try:
-        web = Nginx(tmp, app.socket)
-    except Exception:
-        app.stop()
-        raise
-    return app, web
+    return behind_nginx(tmp, services, env=dict(env, STORAGE_DIR=os.path.join(tmp, "storage")))
 
 
 @pytest.fixture

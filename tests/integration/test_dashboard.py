@@ -10,13 +10,12 @@ import base64
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 import pp
 import workerkit as wk
-from servers import Lighttpd, Nginx, Responder, http, http_json
+from servers import Lighttpd, behind_nginx, http, http_json
 
 USER, PASSWORD = "ops", "correct horse battery staple"
 TOKEN = "dashboard-token-0123456789abcdef"
@@ -53,13 +52,7 @@ def redis_url(services):
 def stack(tmp, services, redis_url, **settings):
     env = {"REDIS_URL": redis_url}
     env.update({k: str(v) for k, v in settings.items()})
-    app = Responder.listen(tmp, services, processes=1, threads=2, env=env)
-    try:
-        web = Nginx(tmp, app.socket)
-    except Exception:
-        app.stop()
-        raise
-    return app, web
+    return behind_nginx(tmp, services, env=env)
 
 
 def dead_entry(r, queue, task="test.echo", args=None, error="boom"):
