@@ -293,6 +293,14 @@ def test_inspect_events_queues_show_a_known_workload(services, r, tmp_path):
     assert later not in seen
 
 
+def assert_still_works(w, r, q):
+    """A ping on Q succeeds, and W's master is still there."""
+    start = wk.last_event_id(r)
+    (jid,) = wk.enqueue_many(r, [wk.envelope("ping", {}, q)])
+    wk.wait_event(r, start, jid, "succeeded")
+    assert w.alive()
+
+
 def test_sighup_rolls_children_and_keeps_working(services, r, tmp_path):
     q = wk.unique("hup")
     env = wk.env_for(services)
@@ -302,10 +310,7 @@ def test_sighup_rolls_children_and_keeps_working(services, r, tmp_path):
         w.signal(signal.SIGHUP)
         pp.wait_for(lambda: len(w.children()) == 2 and not set(w.children()) & set(before), 10,
                     what="children replaced after SIGHUP")
-        start = wk.last_event_id(r)
-        (jid,) = wk.enqueue_many(r, [wk.envelope("ping", {}, q)])
-        wk.wait_event(r, start, jid, "succeeded")
-        assert w.alive()
+        assert_still_works(w, r, q)
     finally:
         assert w.stop() == 0
 
@@ -321,10 +326,7 @@ def test_sighup_as_the_first_child_starts_keeps_the_master(services, r, tmp_path
         try:
             pp.wait_for(lambda: w.children() or not w.alive(), 10, interval=0.001, what="a first child")
             w.signal(signal.SIGHUP)
-            start = wk.last_event_id(r)
-            (jid,) = wk.enqueue_many(r, [wk.envelope("ping", {}, q)])
-            wk.wait_event(r, start, jid, "succeeded")
-            assert w.alive()
+            assert_still_works(w, r, q)
         finally:
             assert w.stop() == 0
 
