@@ -41,12 +41,8 @@ def crypt_hash(password):
 
 @pytest.fixture
 def redis_url(services):
-    url = services["REDIS_URL"].rsplit("/", 1)[0] + f"/{REDIS_DB}"
-    r = wk.client(url)
-    r.flushdb()
-    yield url
-    r.flushdb()
-    r.close()
+    with wk.scratch_db(services, REDIS_DB) as url:
+        yield url
 
 
 def stack(tmp, services, redis_url, **settings):

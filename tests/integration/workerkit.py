@@ -2,6 +2,7 @@
 podcastpro-worker, enqueue envelopes straight into Redis (the format of
 src/queue.h, also a check that another language can produce it), read
 events and run podcastpro-ctl."""
+import contextlib
 import json
 import os
 import subprocess
@@ -55,6 +56,20 @@ class Worker(pp.Proc):
 
 def client(url):
     return redis.Redis.from_url(url, decode_responses=True)
+
+
+@contextlib.contextmanager
+def scratch_db(services, db):
+    """Database DB of the test Redis, emptied on entry and on exit: yields
+    its URL (a fixture body: `with wk.scratch_db(services, 7) as url: yield url`)."""
+    url = services["REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
+    r = client(url)
+    r.flushdb()
+    try:
+        yield url
+    finally:
+        r.flushdb()
+        r.close()
 
 
 def envelope(task, args, queue, attempt=1, job_id=None):
