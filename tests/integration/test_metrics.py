@@ -269,3 +269,46 @@ def test_worker_numbers_through_redis(stack, services, redis_url, tmpdir_world):
     assert not [k for k in m if dict(k[1]).get("worker") == name]
     assert not r.sismember("pp:metrics:workers", name)
     r.close()
+
+
+def test_processes_run_alone_report_their_own_with_pid(tmpdir_world, services, redis_url):
+    """Under spawn-fcgi (or lighttpd's bin-path) no supervisor shares a
+    region: each process answers its own numbers, labelled with its pid."""
+    tmp = tmpdir_world
+    web = Nginx(tmp, os.path.join(str(tmp), "responder.sock"))
+    try:
+        app = Responder.spawn_fcgi(tmp, services, children=2, threads=1, env={
+            "REDIS_URL": redis_url, "METRICS_LISTEN": f"127.0.0.1:{web.metrics_port}"})
+    except Exception:
+        web.stop()
+        raise
+    try:
+        pids = set(app.pids())
+        assert len(pids) == 2
+        for _ in range(10):
+            assert http(web.url + "/_test/pid")[0] == 200
+        seen = {}
+        for _ in range(300):
+            text = scrape(web, token=None)
+            m = parse(text)
+            # Every responder series carries the answering process's pid.
+            labels = {dict(k[1]).get("pid") for k in m if k[0].startswith(("podcastpro_http_", "podcastpro_db_",
+                                                                          "podcastpro_redis_"))}
+            assert len(labels) == 1 and None not in labels, labels
+            pid = int(labels.pop())
+            assert pid in pids
+            seen[pid] = sum(v for (n, lab), v in m.items() if n == "podcastpro_http_requests_total"
+                            and dict(lab)["route"] == "/_test/pid")
+            if len(seen) == 2:
+                break
+        # Each process's own numbers: together they make the whole.
+        assert len(seen) == 2, f"one process answered every scrape: {seen}"
+        assert sum(seen.values()) == 10, seen
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
+                                 timeout=60)
+            assert res.returncode == 0, res.stdout + res.stderr
+    finally:
+        app.stop()
+        web.stop()
