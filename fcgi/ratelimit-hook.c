@@ -31,6 +31,14 @@ ratelimit_hook_headers(struct request *req, const struct ratelimit_result *r)
 static gboolean
 ratelimit_hook_gate(struct request *req)
 {
+	if (req->route == NULL || req->route->limit == NULL)
+		return TRUE;
+	return ratelimit_hook_check(req, req->route->limit);
+}
+
+gboolean
+ratelimit_hook_check(struct request *req, const char *name)
+{
 	struct ratelimit *rl = req->app->limits;
 	const struct ratelimit_rule *rule;
 	struct ratelimit_result r;
@@ -38,13 +46,13 @@ ratelimit_hook_gate(struct request *req)
 	char *client, *bucket, *cause = NULL, retry[16];
 	int rc;
 
-	if (req->route == NULL || req->route->limit == NULL || !ratelimit_enabled(rl))
+	if (!ratelimit_enabled(rl))
 		return TRUE;
-	if ((rule = ratelimit_rule(rl, req->route->limit)) == NULL) {
-		if (!ratelimit_known(req->route->limit) &&
+	if ((rule = ratelimit_rule(rl, name)) == NULL) {
+		if (!ratelimit_known(name) &&
 		    g_atomic_int_compare_and_exchange(&ratelimit_hook_unknown_warned, 0, 1))
 			log_warn("%s route %s %s names the unknown rate limit \"%s\": not limited",
-			    req->request_id, req->route->method, req->route->pattern, req->route->limit);
+			    req->request_id, req->method, req->path, name);
 		return TRUE;
 	}
 	client = clientaddr_resolve(ratelimit_trust(rl), req->remote_addr,

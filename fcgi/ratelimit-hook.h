@@ -9,4 +9,10 @@
 
 extern const struct app_module ratelimit_app_module;
 
+/* What the gate does, under the limit NAME instead of the route's: for a
+ * handler whose limit depends on the request (POST /auth/v1/token counts
+ * grant_type=password as login_email). TRUE, or FALSE after answering 429
+ * (the rate-limit headers are set either way). */
+gboolean ratelimit_hook_check(struct request *req, const char *name);
+
 #endif

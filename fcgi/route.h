@@ -50,6 +50,10 @@ extern const struct route credits_routes[];   /* fcgi/credits.c */
 extern struct route dashboard_routes[];
 extern const struct route openapi_routes[];   /* fcgi/openapi.c: /openapi.json, /docs */
 extern const struct route metrics_routes[];   /* fcgi/metrics.c: /metrics */
+/* The built-in accounts under /auth/v1/ (fcgi/gotrue.h). */
+extern const struct route gotrue_token_routes[];     /* fcgi/gotrue-token.c */
+extern const struct route gotrue_user_routes[];      /* fcgi/gotrue-user.c */
+extern const struct route gotrue_settings_routes[];  /* fcgi/gotrue-settings.c */
 /* Debug-only routes under /_test/ (fcgi/test-routes.c), matched only after
  * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
  * environment has PP_TEST_ROUTES=1. Never enable it in production. */

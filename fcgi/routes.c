@@ -14,6 +14,9 @@ static const struct route *const route_groups[] = {
 	dashboard_routes,
 	openapi_routes,
 	metrics_routes,
+	gotrue_token_routes,
+	gotrue_user_routes,
+	gotrue_settings_routes,
 	NULL
 };
 

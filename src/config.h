@@ -38,6 +38,11 @@ struct config {
 	char *supabase_jwks_url;
 	char *supabase_jwks_file;
 	int jwt_leeway;
+	/* Built-in accounts (fcgi/gotrue-*.c, doc/auth.md) */
+	int auth_password_min_length;
+	int auth_jwt_expiry;
+	int auth_refresh_reuse_interval;
+	gboolean auth_disable_signup;
 	/* Storage */
 	char *aws_access_key_id;
 	char *aws_secret_access_key;

@@ -37,6 +37,9 @@ static const struct {
 	{ "forgot_password", 3, 3600000 },
 	{ "reset_password", 5, 3600000 },
 	{ "verify_email", 5, 3600000 },
+	/* Not in the guide: GoTrue's own default for token refreshes
+	 * (GOTRUE_RATE_LIMIT_TOKEN_REFRESH, 150 per 5 minutes). */
+	{ "token_refresh", 150, 300000 },
 	{ "sign_url", 20, 3600000 },
 	{ "create_podcast", 10, 3600000 },
 	{ "get_podcast", 100, 3600000 },

@@ -1,0 +1,16 @@
+# accounts: the built-in accounts (issue 12, doc/auth.md): GoTrue's API
+# under /auth/v1/ in the responder, its tables and secrets.
+libpodcastpro_a_SOURCES += \
+	src/account-crypto.c src/account-crypto.h \
+	src/account-store.c src/account-store.h
+
+dist_migrations_DATA += migrations/0004_accounts.sql
+
+podcastpro_fcgi_SOURCES += \
+	fcgi/gotrue.c fcgi/gotrue.h \
+	fcgi/gotrue-token.c fcgi/gotrue-user.c fcgi/gotrue-settings.c
+
+check_PROGRAMS += tests/unit/test-account
+tests_unit_test_account_SOURCES = tests/unit/test-account.c
+tests_unit_test_account_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-account
