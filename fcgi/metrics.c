@@ -288,9 +288,10 @@ metrics_render_jobs(struct request *req, GString *out)
 broken:
 	request_redis_reset(req);
 out:
+	/* A failed connect or a broken connection was counted where it
+	 * happened (request_redis, request_redis_reset). */
 	if (!ok) {
-		metrics_redis_error();
-		log_warn("%s metrics: job numbers left out: %s", req->request_id, cause != NULL ? cause : "Redis failed");
+		log_info("%s metrics: job numbers left out: %s", req->request_id, cause != NULL ? cause : "Redis failed");
 	}
 	for (i = 0; hashes != NULL && i < names->elements; i++)
 		if (hashes[i] != NULL)
@@ -348,7 +349,7 @@ metrics_get(struct request *req)
 	const struct config *cfg = req->app->cfg;
 	struct metrics_slot *sum = NULL;
 	struct metrics_labels l;
-	GString *out;
+	GString *out, *jobs;
 	gboolean jobs_ok;
 
 	if (cfg->metrics_listen == NULL || !metrics_listener_matches(req, cfg->metrics_listen)) {
@@ -362,6 +363,9 @@ metrics_get(struct request *req)
 		return;
 	}
 	out = g_string_sized_new(16384);
+	/* Redis first, so that a failure now is in this answer's counters. */
+	jobs = g_string_new(NULL);
+	jobs_ok = metrics_render_jobs(req, jobs);
 	if (metrics_slots != NULL) {
 		sum = g_new(struct metrics_slot, 1);
 		metrics_sum(sum);
@@ -369,7 +373,8 @@ metrics_get(struct request *req)
 		metrics_render_process(out, sum);
 		g_free(sum);
 	}
-	jobs_ok = metrics_render_jobs(req, out);
+	g_string_append_len(out, jobs->str, (gssize)jobs->len);
+	g_string_free(jobs, TRUE);
 	metrics_labels_init(&l);
 	promtext_family(out, "podcastpro_jobs_scrape_ok", "gauge",
 	    "1 when the queue and worker numbers could be read from Redis for this answer, else 0");

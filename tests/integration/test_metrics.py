@@ -14,6 +14,8 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -123,18 +125,34 @@ def test_requests_by_route_and_class(stack):
     assert val(after, "podcastpro_jobs_scrape_ok") == 1
 
 
+def sleep_pair(web, ms=150):
+    """Two requests at once: with one acceptor thread per process, the
+    second goes to the process the first does not hold. Their pids."""
+    out = []
+
+    def one():
+        status, _, body = http(f"{web.url}/_test/sleep?ms={ms}")
+        assert status == 200
+        out.append(json.loads(body)["pid"])
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(out) == 2
+    return out
+
+
 def test_sum_over_processes_and_kill(stack):
     app, web = stack
     before = parse(scrape(web))
     seen, n = {}, 0
-    while len(seen) < 2 and n < 500:
-        status, _, body = http(web.url + "/_test/pid")
-        assert status == 200
-        pid = json.loads(body)["pid"]
-        seen[pid] = seen.get(pid, 0) + 1
-        n += 1
+    for _ in range(5):
+        for pid in sleep_pair(web):
+            seen[pid] = seen.get(pid, 0) + 1
+            n += 1
     assert len(seen) == 2, f"every request went to one process: {seen}"
-    key = dict(route="/_test/pid", method="GET", code="2xx")
+    key = dict(route="/_test/sleep", method="GET", code="2xx")
     # Any process answers /metrics; each answer sums both processes.
     for _ in range(6):
         now = parse(scrape(web))
@@ -150,10 +168,10 @@ def test_sum_over_processes_and_kill(stack):
             assert after.get((name, labels), 0) >= v, f"{name}{dict(labels)} went back: {v} -> {after.get((name, labels))}"
     assert val(after, "podcastpro_http_requests_total", **key) == val(now, "podcastpro_http_requests_total", **key)
     # The replacement counts on in its predecessor's slot.
-    for _ in range(20):
-        assert http(web.url + "/_test/pid")[0] == 200
+    for _ in range(5):
+        sleep_pair(web, ms=50)
     final = parse(scrape(web))
-    assert val(final, "podcastpro_http_requests_total", **key) == val(after, "podcastpro_http_requests_total", **key) + 20
+    assert val(final, "podcastpro_http_requests_total", **key) == val(after, "podcastpro_http_requests_total", **key) + 10
 
 
 def test_queue_depths(stack, redis_url):
@@ -288,7 +306,8 @@ def test_processes_run_alone_report_their_own_with_pid(tmpdir_world, services, r
         for _ in range(10):
             assert http(web.url + "/_test/pid")[0] == 200
         seen = {}
-        for _ in range(300):
+
+        def answer():
             text = scrape(web, token=None)
             m = parse(text)
             # Every responder series carries the answering process's pid.
@@ -299,11 +318,51 @@ def test_processes_run_alone_report_their_own_with_pid(tmpdir_world, services, r
             assert pid in pids
             seen[pid] = sum(v for (n, lab), v in m.items() if n == "podcastpro_http_requests_total"
                             and dict(lab)["route"] == "/_test/pid")
+            return text
+        for _ in range(20):
+            text = answer()
+            # One process held by a slow request: the other answers.
+            sleeper = threading.Thread(target=http, args=(web.url + "/_test/sleep?ms=600",))
+            sleeper.start()
+            time.sleep(0.2)
+            answer()
+            sleeper.join(30)
             if len(seen) == 2:
                 break
         # Each process's own numbers: together they make the whole.
         assert len(seen) == 2, f"one process answered every scrape: {seen}"
         assert sum(seen.values()) == 10, seen
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
+                                 timeout=60)
+            assert res.returncode == 0, res.stdout + res.stderr
+    finally:
+        app.stop()
+        web.stop()
+
+
+def test_redis_down_leaves_out_the_job_numbers_only(tmpdir_world, services):
+    """Redis unreachable: the answer still comes, with the responder's
+    numbers, podcastpro_jobs_scrape_ok 0 and the failed connect counted in
+    the same answer."""
+    tmp = tmpdir_world
+    web = Nginx(tmp, os.path.join(str(tmp), "responder.sock"))
+    try:
+        app = Responder.listen(tmp, services, processes=1, threads=1, env={
+            "REDIS_URL": f"redis://127.0.0.1:{pp.free_port()}/0",
+            "METRICS_LISTEN": f"*:{web.metrics_port}"})
+    except Exception:
+        web.stop()
+        raise
+    try:
+        assert http(web.url + "/health")[0] == 200
+        text = scrape(web, token=None)
+        m = parse(text)
+        assert val(m, "podcastpro_jobs_scrape_ok") == 0
+        assert val(m, "podcastpro_redis_errors_total") >= 1
+        assert val(m, "podcastpro_http_requests_total", route="/health", method="GET", code="2xx") == 1
+        assert not [k for k in m if k[0].startswith(("podcastpro_queue_", "podcastpro_worker_"))]
         promtool = shutil.which("promtool")
         if promtool is not None:
             res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
