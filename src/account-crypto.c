@@ -10,9 +10,13 @@
 #include "auth-jwt.h"
 
 /* Verified in place of a missing account's hash, so an unknown address
- * costs one argon2id verification like a wrong password does. Written
- * once by account_crypto_init() before any thread reads it. */
-static char account_dummy_hash[ACCOUNT_HASH_MAX];
+ * costs one argon2id verification like a wrong password does. A constant
+ * (of a random password nobody knows) at libsodium's interactive cost, so
+ * starting a process costs no hashing; account_crypto_init() makes a new
+ * one only if this libsodium's interactive cost differs from it. Written
+ * before any thread reads it. */
+static char account_dummy_hash[ACCOUNT_HASH_MAX] =
+    "$argon2id$v=19$m=65536,t=2,p=1$wYVR3OEkR7Lc7HowKzqFUw$Fx7Ft5/wLq/6+D7UDQesa0vez5Q4hF7+gq3el6HRjng";
 
 int
 account_crypto_init(char **cause)
@@ -23,7 +27,8 @@ account_crypto_init(char **cause)
 		*cause = g_strdup("libsodium failed to initialise");
 		return -1;
 	}
-	if (account_dummy_hash[0] != '\0')
+	if (crypto_pwhash_str_needs_rehash(account_dummy_hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
 		return 0;
 	account_token_new(pw);
 	if (account_password_hash(pw, account_dummy_hash) != 0) {

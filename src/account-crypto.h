@@ -7,8 +7,9 @@
  * Access tokens are Supabase's: HS256 JWTs with GoTrue's claims.
  *
  * account_crypto_init() must run once before any other call (it calls
- * sodium_init and makes the dummy hash); every other function is safe from
- * several threads at once.
+ * sodium_init and checks that the dummy hash has the current cost, making
+ * a new one only if not); every other function is safe from several
+ * threads at once.
  *
  * Ownership: char * results are the caller's to g_free(); *cause too. */
 #ifndef PP_ACCOUNT_CRYPTO_H
