@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 import pp
-from servers import Nginx, Responder, copy_logs, stop_all
+from servers import Lighttpd, Nginx, Responder, copy_logs, stop_all
 from servers import http as http_raw
 from test_api_auth import Database, PrivateRedis, hs256, world_readable
 
@@ -228,8 +228,8 @@ def test_signup_errors(stack):
                 b'{"email": "a@b.c", "password": ["x"]}', b'{"email": "a@b.c", "password": "pw-123456", "data": 3}'):
         assert legacy(400, "bad_json")(stack.call("POST", "/auth/v1/signup", raw=raw)), raw
     # The 2024-01-01 shape supabase-js asks for.
-    s, _, doc = stack.signup(email=email)[1] if False else stack.call(
-        "POST", "/auth/v1/signup", {"email": email, "password": "password-1"}, headers=NEW_API)
+    s, _, doc = stack.call("POST", "/auth/v1/signup", {"email": email, "password": "password-1"},
+                           headers=NEW_API)
     assert (s, doc) == (422, {"code": "user_already_exists", "message": "User already registered"})
     s, _, doc = stack.call("POST", "/auth/v1/signup", {"email": "x@example.com", "password": "1"},
                            headers=NEW_API)
@@ -372,6 +372,29 @@ def test_concurrent_signups_make_one_account(stack):
     assert all(r[2]["error_code"] == "user_already_exists" for r in results if r[0] == 422)
     assert stack.db.psql(stack.db.name, "SELECT count(*) FROM auth_credentials WHERE email = :'p0'", email) == "1"
     assert stack.db.psql(stack.db.name, "SELECT count(*) FROM users WHERE email = :'p0'", email) == "1"
+
+
+def test_served_through_lighttpd_too(stack, tmpdir_world):
+    """The shipped lighttpd file sends /auth/v1/ to the responder as nginx's
+    does (its "/" goes there): sign-up, sign-in and the user, headers kept."""
+    web = Lighttpd(tmpdir_world, socket_path=stack.app.socket, storage_dir=stack.storage)
+    try:
+        email = f"l{uuid.uuid4().hex[:10]}@example.com"
+        h = {"apikey": ANON}
+        status, _, data = http_raw(web.url + "/auth/v1/signup", method="POST",
+                                   body={"email": email, "password": "password-1"}, headers=h)
+        assert status == 200, data
+        status, _, data = http_raw(web.url + "/auth/v1/token?grant_type=password", method="POST",
+                                   body={"email": email, "password": "password-1"}, headers=h)
+        assert status == 200, data
+        token = json.loads(data)["access_token"]
+        status, _, data = http_raw(web.url + "/auth/v1/user",
+                                   headers=dict(h, Authorization="Bearer " + token))
+        assert status == 200 and json.loads(data)["email"] == email
+        status, _, _ = http_raw(web.url + "/auth/v1/health")
+        assert status == 401
+    finally:
+        stop_all(web)
 
 
 @pytest.fixture(scope="module")
