@@ -93,10 +93,12 @@ cors_apply(struct request *req, const char *allow)
 		response_header(req, "Access-Control-Allow-Origin", "*");
 	}
 	if (!preflight) {
+		/* X-Supabase-Api-Version: supabase-js reads it to tell GoTrue's
+		 * error shapes apart (/auth/v1/, doc/auth.md). */
 		if (allow == NULL)
 			response_header(req, "Access-Control-Expose-Headers",
 			    "X-Request-ID, Link, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
-			    "X-RateLimit-Reset, RateLimit, RateLimit-Policy");
+			    "X-RateLimit-Reset, RateLimit, RateLimit-Policy, X-Supabase-Api-Version");
 		return;
 	}
 	response_header(req, "Access-Control-Allow-Methods", "%s", allow);

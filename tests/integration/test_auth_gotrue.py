@@ -374,6 +374,26 @@ def test_concurrent_signups_make_one_account(stack):
     assert stack.db.psql(stack.db.name, "SELECT count(*) FROM users WHERE email = :'p0'", email) == "1"
 
 
+def test_cross_origin_browser_can_call_and_read_the_error_shape(stack):
+    """A page on a listed origin (CORS_ORIGINS) calls /auth/v1/ as
+    supabase-js does in a browser: the preflight admits its headers, and the
+    answer exposes X-Supabase-Api-Version, which supabase-js reads to tell
+    the error shapes apart (without it, error.code is lost)."""
+    origin = "http://127.0.0.1:3000"
+    wanted = "apikey, authorization, content-type, x-client-info, x-supabase-api-version"
+    s, h, _ = stack.call("OPTIONS", "/auth/v1/token?grant_type=password", apikey=None,
+                         headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                  "Access-Control-Request-Headers": wanted})
+    assert s in (200, 204) and h["access-control-allow-origin"] == origin
+    assert h["access-control-allow-headers"].lower() == wanted
+    assert "POST" in h["access-control-allow-methods"]
+    s, h, doc = stack.login("nobody@example.com", "password-1",
+                            headers=dict(NEW_API, Origin=origin))
+    assert (s, doc["code"]) == (400, "invalid_credentials")
+    exposed = [x.strip().lower() for x in h["access-control-expose-headers"].split(",")]
+    assert "x-supabase-api-version" in exposed and h["x-supabase-api-version"] == "2024-01-01"
+
+
 def test_served_through_lighttpd_too(stack, tmpdir_world):
     """The shipped lighttpd file sends /auth/v1/ to the responder as nginx's
     does (its "/" goes there): sign-up, sign-in and the user, headers kept."""
