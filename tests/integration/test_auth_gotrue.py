@@ -21,6 +21,7 @@ import uuid
 
 import pytest
 
+import openapi_check
 import pp
 from servers import Lighttpd, Nginx, Responder, copy_logs, stop_all
 from servers import http as http_raw
@@ -74,7 +75,8 @@ class AccountStack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def call(self, method, path, body=None, token=None, apikey=ANON, headers=None, raw=None):
-        """(status, headers, parsed JSON or None)."""
+        """(status, headers, parsed JSON or None); every answer is checked
+        against doc/openapi.json as served (tests/integration/openapi_check.py)."""
         h = dict(headers or {})
         if apikey is not None:
             h["apikey"] = apikey
@@ -84,6 +86,8 @@ class AccountStack:
             h["Content-Type"] = "application/json"
             body = raw
         status, rh, data = http_raw(self.url + path, method=method, body=body, headers=h)
+        openapi_check.check_answer(openapi_check.served_spec(self.url, http_raw), method, path,
+                                   status, rh, data)
         try:
             doc = json.loads(data) if data else None
         except ValueError:
