@@ -229,8 +229,13 @@ def test_signup_errors(stack):
                       "Unable to validate email address: invalid format")(stack.signup(email=bad)[1])
     # Malformed or mistyped JSON: 400 bad_json, never a 500.
     for raw in (b"{", b"[]", b"\"x\"", b"\xff\xfe", b'{"email": 1, "password": "password-1"}',
-                b'{"email": "a@b.c", "password": ["x"]}', b'{"email": "a@b.c", "password": "pw-123456", "data": 3}'):
+                b'{"email": "a@b.c", "password": ["x"]}', b'{"email": "a@b.c", "password": "pw-123456", "data": 3}',
+                b'{"email": "a\\u0000@b.c", "password": "password-1"}',
+                b'{"email": "a@b.c", "email": "c@d.e", "password": "password-1"}'):
         assert legacy(400, "bad_json")(stack.call("POST", "/auth/v1/signup", raw=raw)), raw
+    # Larger than MAX_REQUEST_BODY: the API's 413, not a 500.
+    s, _, doc = stack.call("POST", "/auth/v1/signup", raw=b'{"data": "' + b"x" * (2 << 20) + b'"}')
+    assert s == 413, doc
     # The 2024-01-01 shape supabase-js asks for.
     s, _, doc = stack.call("POST", "/auth/v1/signup", {"email": email, "password": "password-1"},
                            headers=NEW_API)
