@@ -10,6 +10,9 @@ python3-psycopg2 procps iproute2 curl python3-celery python3-jsonschema"
 # The browser test (tests/browser): Debian's chromium, and node and npm
 # unless they are there already (NodeSource's nodejs brings its own npm).
 PP_PACKAGES="$PP_PACKAGES chromium"
+# promtool checks /metrics' exposition (tests/integration/test_metrics.py);
+# Debian ships it only inside the prometheus package (its service is not started).
+PP_PACKAGES="$PP_PACKAGES prometheus"
 command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 
