@@ -121,10 +121,11 @@ worker_job_dead(struct worker *w, struct worker_job *job, const char *error)
 	w->stats.dead++;
 	worker_metrics_job(w, job->job != NULL ? job->job->task : NULL, WORKER_DEAD, -1);
 	worker_finish(w, job, "dead", payload, error);
+	/* Freed before the hook forks: its process never returns here. */
+	g_free(payload);
 	worker_event(w, "dead", job, "error", error, NULL);
 	if (def != NULL && def->on_dead != NULL)
 		worker_hook_run(w, def, job->job->id, job->job->args, error);
-	g_free(payload);
 	worker_job_done(w, job);
 }
 
