@@ -298,7 +298,8 @@ class Nginx(_Stoppable):
     connections; keepalive=N adds "keepalive N" and fastcgi_keep_conn on, to
     test the responder with kept connections."""
 
-    def __init__(self, directory, socket_path, keepalive=None, port=None, storage_dir=None):
+    def __init__(self, directory, socket_path, keepalive=None, port=None, storage_dir=None,
+                 metrics_port=None):
         self.dir = os.path.join(str(directory), "nginx")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -310,8 +311,9 @@ class Nginx(_Stoppable):
         with open(NGINX_CONF) as f:
             site = f.read()
         assert SHIPPED_SOCKET in site and "listen 80;" in site and SHIPPED_STORAGE in site
-        # The shipped metrics listener (doc/metrics.md), on a port of its own.
-        self.metrics_port = pp.free_port()
+        # The shipped metrics listener (doc/metrics.md), on a port of its own
+        # (METRICS_PORT when a responder started first was told it).
+        self.metrics_port = metrics_port or pp.free_port()
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
         assert "listen 127.0.0.1:9464;" in site
         site = site.replace("listen 127.0.0.1:9464;", f"listen 127.0.0.1:{self.metrics_port};")
