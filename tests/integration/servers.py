@@ -312,7 +312,7 @@ class Nginx(_Stoppable):
             site = f.read()
         assert SHIPPED_SOCKET in site and "listen 80;" in site and SHIPPED_STORAGE in site
         # The shipped metrics listener (doc/metrics.md), on a port of its own
-        # (METRICS_PORT when a responder started first was told it).
+        # (metrics_port= when a responder started first was told it).
         self.metrics_port = metrics_port or pp.free_port()
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
         assert "listen 127.0.0.1:9464;" in site
