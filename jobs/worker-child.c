@@ -124,6 +124,7 @@ worker_child_detach(struct worker *w)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != w->pid)
 		_exit(1);
+	worker_signals_child();
 	worker_child_signals();
 	/* The master's ends of the children's sockets and of Redis: never
 	 * ours to write, and closed here so nothing does by mistake. */

@@ -33,7 +33,6 @@ struct worker_hook {
 	int tries;
 	gint64 first_us;           /* monotonic: when the job died */
 	pid_t pid;                 /* running process, or 0 */
-	guint child_watch;
 	guint timer;               /* kill timer while running, retry timer while waiting */
 	gboolean timed_out;
 };
@@ -45,8 +44,8 @@ worker_hook_free(struct worker_hook *h)
 {
 	if (h->timer != 0)
 		g_source_remove(h->timer);
-	if (h->child_watch != 0)
-		g_source_remove(h->child_watch);
+	if (h->pid != 0)
+		worker_unwatch_child(h->pid);
 	json_decref(h->args);
 	g_free(h->job_id);
 	g_free(h->error);
@@ -109,7 +108,6 @@ worker_hook_exited(GPid pid, gint status, gpointer data)
 	char *why;
 
 	g_spawn_close_pid(pid);
-	h->child_watch = 0;
 	h->pid = 0;
 	if (h->timer != 0) {
 		g_source_remove(h->timer);
@@ -156,7 +154,7 @@ worker_hook_start(struct worker_hook *h)
 		_exit(rc == 0 ? 0 : 1);
 	}
 	h->pid = pid;
-	h->child_watch = g_child_watch_add(pid, worker_hook_exited, h);
+	worker_watch_child(pid, worker_hook_exited, h);
 	h->timer = g_timeout_add_seconds(WORKER_HOOK_TIMEOUT_S, worker_hook_timeout_cb, h);
 	log_debug("job %s (%s): on_dead hook running in process %d", h->job_id, h->def->name, (int)pid);
 }

@@ -233,7 +233,6 @@ main(int argc, char **argv)
 	GError *error = NULL;
 	struct config *cfg;
 	int status = 0;
-	sigset_t early;
 
 	log_init("podcastpro-worker");
 	octx = g_option_context_new("- the Podcast Pro job worker");
@@ -288,25 +287,14 @@ main(int argc, char **argv)
 	w->loop = g_main_loop_new(NULL, FALSE);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* A SIGHUP or SIGTERM that arrives once children exist must wait for
-	 * the handlers (SIGHUP's default action ended the master), but the
-	 * handlers cannot come first: g_unix_signal_add starts GLib's worker
-	 * thread, and a child forked while that thread is in the middle of an
-	 * allocation inherits the allocator's lock taken (seen with ASan's
-	 * allocator: children hung in their first free). So the signals stay
-	 * blocked, pending, while the first children are forked. */
-	sigemptyset(&early);
-	sigaddset(&early, SIGTERM);
-	sigaddset(&early, SIGINT);
-	sigaddset(&early, SIGHUP);
-	sigprocmask(SIG_BLOCK, &early, NULL);
+	/* Before the first fork: a SIGHUP or SIGTERM that comes once children
+	 * exist waits, pending, for the loop (SIGHUP's default action used to
+	 * end the master). */
+	if (worker_signals_start(worker_on_term, worker_on_hup, w) != 0)
+		return 1;
 	worker_pool_start(w);
 	worker_redis_init(w);
 	worker_redis_start(w);
-	g_unix_signal_add(SIGTERM, worker_on_term, w);
-	g_unix_signal_add(SIGINT, worker_on_term, w);
-	g_unix_signal_add(SIGHUP, worker_on_hup, w);
-	sigprocmask(SIG_UNBLOCK, &early, NULL);
 
 	w->timers[0] = g_timeout_add(100, worker_tick_fast, w);
 	w->timers[1] = g_timeout_add(250, worker_tick_limits, w);
@@ -336,6 +324,7 @@ main(int argc, char **argv)
 		worker_job_free(g_queue_pop_head(&w->reserved));
 	worker_hooks_close(w);
 	worker_redis_close(w);
+	worker_signals_stop();
 	log_info("worker %s stopped", w->name);
 	g_hash_table_unref(w->held);
 	worker_metrics_free(w);

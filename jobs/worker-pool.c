@@ -135,7 +135,6 @@ worker_child_exited(GPid pid, gint status, gpointer data)
 	if (c == NULL)
 		return;
 	slot = (int)(c - w->children);
-	c->child_watch = 0;
 	worker_child_read(w, c);   /* a last result may still be waiting */
 	if (c->job != NULL) {
 		struct worker_job *job = c->job;
@@ -220,7 +219,7 @@ worker_child_spawn(struct worker *w, int slot)
 	c->fd = sv[0];
 	g_unix_set_fd_nonblocking(c->fd, TRUE, NULL);
 	c->io_watch = g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, worker_child_io, w);
-	c->child_watch = g_child_watch_add(pid, worker_child_exited, w);
+	worker_watch_child(pid, worker_child_exited, w);
 	log_debug("started worker child %d", (int)pid);
 }
 

@@ -10,6 +10,8 @@
  *   worker-pool.c    preforked children: spawn, replace, time limits
  *   worker-child.c   the child's side: read a job, run its task, answer
  *   worker-hook.c    tasks' on_dead hooks, each in a process of its own
+ *   worker-signals.c SIGTERM/SIGINT/SIGHUP and child exits from a signalfd on
+ *                    the main loop (no GLib helper thread: forks stay safe)
  *   worker-beat.c    periodic jobs
  *   worker-metrics.c job outcomes, durations, restarts and kills for the
  *                    responder's /metrics, published to Redis
@@ -49,7 +51,6 @@ struct worker_child {
 	pid_t pid;                 /* 0: slot empty */
 	int fd;                    /* master's end of the socketpair */
 	guint io_watch;
-	guint child_watch;
 	struct worker_job *job;    /* running job, or NULL */
 	int job_serial;            /* its serial number, sent with stop requests */
 	gint64 job_started_us;     /* monotonic */
@@ -185,6 +186,20 @@ void worker_child_main(struct worker *w, int fd) G_GNUC_NORETURN;
 /* In any process just forked from the master: dies with the master, takes
  * default signal handlers, closes the master's sockets (children, Redis). */
 void worker_child_detach(struct worker *w);
+
+/* worker-signals.c: blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD and reads
+ * them on the default main context: ON_TERM(DATA) for SIGTERM and SIGINT,
+ * ON_HUP(DATA) for SIGHUP, and each watched child's callback once when it
+ * ends. 0, or -1 (logged) before serving. */
+int worker_signals_start(GSourceFunc on_term, GSourceFunc on_hup, gpointer data);
+void worker_signals_stop(void);
+/* In a process just forked from the master: closes the master's signalfd
+ * (the signal mask is the caller's to reset). */
+void worker_signals_child(void);
+/* FN(pid, wait status, DATA) runs once, on the main loop, when PID ends;
+ * unwatching forgets it (the process is still reaped). */
+void worker_watch_child(pid_t pid, GChildWatchFunc fn, gpointer data);
+void worker_unwatch_child(pid_t pid);
 
 /* worker-hook.c: runs DEF's on_dead for a dead job in a process of its own
  * (copies JOB_ID and ERROR, references ARGS); retried until done. */
