@@ -9,21 +9,34 @@
 #include "log.h"
 #include "route.h"
 
+/* The account USER_ID as GoTrue's user object (a new reference), or NULL
+ * when the answer (an error) has been sent. */
+static json_t *
+gotrue_user_load(struct request *req, struct db_conn *c, const char *user_id)
+{
+	json_t *user = NULL;
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = account_store_user(c, user_id, &user, &cause)) <= 0) {
+		gotrue_fail(req, "account", rc == 0 ? g_strdup("the account vanished") : cause);
+		return NULL;
+	}
+	return user;
+}
+
 static void
 gotrue_user_get(struct request *req)
 {
-	char user_id[ACCOUNT_UUID_LEN + 1], session_id[ACCOUNT_UUID_LEN + 1], *cause = NULL;
+	char user_id[ACCOUNT_UUID_LEN + 1], session_id[ACCOUNT_UUID_LEN + 1];
 	struct db_conn *c = NULL;
 	json_t *user = NULL;
-	int rc;
 
 	if (!gotrue_begin(req) || (c = gotrue_db(req)) == NULL ||
 	    !gotrue_caller(req, c, user_id, session_id))
 		goto out;
-	if ((rc = account_store_user(c, user_id, &user, &cause)) <= 0) {
-		gotrue_fail(req, "account", rc == 0 ? g_strdup("the account vanished") : cause);
+	if ((user = gotrue_user_load(req, c, user_id)) == NULL)
 		goto out;
-	}
 	response_json(req, 200, json_incref(user));
 out:
 	json_decref(user);
@@ -96,10 +109,8 @@ gotrue_user_put(struct request *req)
 			log_info("%s account %s: password changed, other sessions ended", req->request_id,
 			    user_id);
 		g_clear_pointer(&user, json_decref);
-		if ((rc = account_store_user(c, user_id, &user, &cause)) <= 0) {
-			gotrue_fail(req, "account", rc == 0 ? g_strdup("the account vanished") : cause);
+		if ((user = gotrue_user_load(req, c, user_id)) == NULL)
 			goto out;
-		}
 	}
 	response_json(req, 200, json_incref(user));
 out:
