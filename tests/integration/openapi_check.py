@@ -153,3 +153,16 @@ def check_answer(spec, method, path, status, headers, body):
         spec.check(method, path, status, headers, body, component="NotFound")
     else:
         spec.check(method, path, status, headers, body)
+
+
+def checked_call(base_url, fetch, method, path, body=None, headers=None):
+    """One request through FETCH (servers.http_raw's signature), its answer
+    checked against the document BASE_URL serves: (status, headers, parsed
+    JSON or None)."""
+    status, rh, data = fetch(base_url + path, method=method, body=body, headers=headers or {})
+    check_answer(served_spec(base_url, fetch), method, path, status, rh, data)
+    try:
+        doc = json.loads(data) if data else None
+    except ValueError:
+        doc = None
+    return status, rh, doc

@@ -85,14 +85,8 @@ class AccountStack:
         if raw is not None:
             h["Content-Type"] = "application/json"
             body = raw
-        status, rh, data = http_raw(self.url + path, method=method, body=body, headers=h)
-        openapi_check.check_answer(openapi_check.served_spec(self.url, http_raw), method, path,
-                                   status, rh, data)
-        try:
-            doc = json.loads(data) if data else None
-        except ValueError:
-            doc = None
-        assert status < 500, (method, path, status, data)
+        status, rh, doc = openapi_check.checked_call(self.url, http_raw, method, path, body, h)
+        assert status < 500, (method, path, status, doc)
         return status, rh, doc
 
     def signup(self, email=None, password="password-1", data=None):
