@@ -37,6 +37,7 @@ tests_unit_test_audio_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
 tests_unit_test_audio_LDADD = $(PIPELINE_TEST_LDADD)
 
 dist_migrations_DATA += migrations/0003_pipeline.sql
+dist_migrations_DATA += migrations/0007_transcript.sql
 EXTRA_DIST += tests/data doc/pipeline.md doc/sample.pdf
 
 # The task, in the worker. libpipeline.a comes before the core library it uses.

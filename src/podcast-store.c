@@ -11,7 +11,8 @@
  * pg-json.c: see podcast-store.h. stream_url is null until the caller
  * signs one. */
 #define PODCAST_COLUMNS "p.*"
-static const char *const podcast_hidden_columns[] = { "job_id", "enqueued_at", NULL };
+static const char *const podcast_hidden_columns[] = { "job_id", "enqueued_at",
+    "transcript_vtt_key", "chapters_key", NULL };
 
 static void
 podcast_append_json(GString *out, const struct pg_json_plan *plan, const PGresult *res, int row)

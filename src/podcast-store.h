@@ -8,8 +8,17 @@
  * final_podcast_url, title, duration, requirements, stream_url (always
  * null here: the caller signs it)) and every further column of the table
  * (the pipeline's stage, progress, error, ...) except our bookkeeping
- * (job_id, enqueued_at), in the table's column order. Timestamps are
+ * (job_id, enqueued_at, transcript_vtt_key, chapters_key), in the
+ * table's column order. Timestamps are
  * ISO 8601 in UTC with an offset ("2025-01-01T00:00:00.000000+00:00").
+ *
+ * Migration 0007 (issue 15): transcript_vtt_key and chapters_key are the
+ * storage keys of a complete podcast's WebVTT transcript
+ * (podcasts/podcast_{id}.vtt, text/vtt) and Podcasting 2.0 chapters
+ * (podcasts/podcast_{id}.chapters.json, application/json+chapters),
+ * stored beside its MP3 and set in the UPDATE that sets final_podcast_url
+ * (NULL before, and on rows completed before 0007). Readers sign a URL for
+ * a key with storage_stream_url(), as for the MP3.
  *
  * Ownership: json_t results are new references; *cause is the caller's to
  * g_free(); GPtrArray results own their strings. */
