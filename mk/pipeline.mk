@@ -13,7 +13,8 @@ libpipeline_a_SOURCES = \
 	jobs/pipeline/writer.h jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
 	jobs/pipeline/voice.c jobs/pipeline/voice.h \
 	jobs/pipeline/voice-espeak.c jobs/pipeline/voice-elevenlabs.c \
-	jobs/pipeline/audio.c jobs/pipeline/audio.h
+	jobs/pipeline/audio.c jobs/pipeline/audio.h \
+	jobs/pipeline/transcript.c jobs/pipeline/transcript.h
 
 PIPELINE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs/pipeline $(PIPELINE_CFLAGS) \
 	-DPP_TEST_DATA='"$(abs_top_srcdir)/tests/data"'
@@ -35,6 +36,11 @@ tests_unit_test_gemini_parse_LDADD = $(PIPELINE_TEST_LDADD)
 tests_unit_test_audio_SOURCES = tests/unit/test-audio.c
 tests_unit_test_audio_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
 tests_unit_test_audio_LDADD = $(PIPELINE_TEST_LDADD)
+check_PROGRAMS += tests/unit/test-transcript
+TESTS += tests/unit/test-transcript
+tests_unit_test_transcript_SOURCES = tests/unit/test-transcript.c
+tests_unit_test_transcript_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
+tests_unit_test_transcript_LDADD = $(PIPELINE_TEST_LDADD)
 
 dist_migrations_DATA += migrations/0003_pipeline.sql
 dist_migrations_DATA += migrations/0007_transcript.sql

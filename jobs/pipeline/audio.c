@@ -238,6 +238,26 @@ audio_mix_seconds(const struct audio_mix *mix)
 	return (double)mix->pcm->len / AUDIO_RATE;
 }
 
+gboolean
+audio_mix_voiced(const struct audio_mix *mix, gsize from, gsize *first, gsize *end)
+{
+	const gint16 *pcm = (const gint16 *)(void *)mix->pcm->data;
+	gsize n = mix->pcm->len, a = from, b = n;
+
+	while (a < n && ABS((int)pcm[a]) < AUDIO_VOICED_LEVEL)
+		a++;
+	while (b > a && ABS((int)pcm[b - 1]) < AUDIO_VOICED_LEVEL)
+		b--;
+	if (a == b) {
+		*first = MIN(from, n);
+		*end = n;
+		return FALSE;
+	}
+	*first = a;
+	*end = b;
+	return TRUE;
+}
+
 GBytes *
 audio_mix_encode(const struct audio_mix *mix, char **cause)
 {

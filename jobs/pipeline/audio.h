@@ -18,6 +18,9 @@
 #define AUDIO_PAUSE_SPEAKER_MS 450   /* between two hosts */
 #define AUDIO_PAUSE_SAME_MS 150      /* between two lines of one host */
 #define AUDIO_BITRATE_KBPS 96
+/* A sample this loud (|s| >= 1 % of full scale, -40 dBFS) is voice; a
+ * clip's quieter lead-in and tail are not part of its line's cue. */
+#define AUDIO_VOICED_LEVEL 328
 
 struct audio_mix;
 
@@ -30,6 +33,13 @@ int audio_mix_add(struct audio_mix *mix, GBytes *clip, char **cause);
 void audio_mix_pause(struct audio_mix *mix, int ms);
 gsize audio_mix_samples(const struct audio_mix *mix);
 double audio_mix_seconds(const struct audio_mix *mix);
+/* The voiced part of the mix from sample FROM to its end (what the last
+ * audio_mix_add() appended, when FROM is audio_mix_samples() before it):
+ * *first the first sample at AUDIO_VOICED_LEVEL or louder, *end one past
+ * the last. FALSE (both FROM..end) when no sample there is that loud.
+ * Sample n of the mix is sample n of the encoded MP3 as a gapless decoder
+ * plays it (audio_mix_encode), so these are times in the final audio. */
+gboolean audio_mix_voiced(const struct audio_mix *mix, gsize from, gsize *first, gsize *end);
 
 /* The mix as MP3, or NULL and *cause. */
 GBytes *audio_mix_encode(const struct audio_mix *mix, char **cause);

@@ -10,6 +10,7 @@ script_line_free(gpointer p)
 	struct script_line *line = p;
 
 	g_free(line->text);
+	g_free(line->topic);
 	g_free(line);
 }
 
@@ -58,6 +59,12 @@ script_speaker(const char *name)
 gboolean
 script_add_line(struct script *s, const char *speaker, const char *text)
 {
+	return script_add_line_topic(s, speaker, text, NULL);
+}
+
+gboolean
+script_add_line_topic(struct script *s, const char *speaker, const char *text, const char *topic)
+{
 	const char *who = script_speaker(speaker);
 	struct script_line *line;
 	char *t;
@@ -81,6 +88,8 @@ script_add_line(struct script *s, const char *speaker, const char *text)
 	line = g_new0(struct script_line, 1);
 	line->speaker = who;
 	line->text = t;
+	if (topic != NULL && *(line->topic = g_strstrip(g_strdup(topic))) == '\0')
+		g_clear_pointer(&line->topic, g_free);
 	g_ptr_array_add(s->lines, line);
 	return TRUE;
 }
@@ -92,9 +101,11 @@ script_to_json(const struct script *s)
 
 	for (guint i = 0; i < s->lines->len; i++) {
 		const struct script_line *line = g_ptr_array_index(s->lines, i);
+		json_t *o = json_pack("{s:s, s:s}", "speaker", line->speaker, "text", line->text);
 
-		json_array_append_new(lines, json_pack("{s:s, s:s}", "speaker", line->speaker,
-		    "text", line->text));
+		if (line->topic != NULL)
+			json_object_set_new(o, "topic", json_string(line->topic));
+		json_array_append_new(lines, o);
 	}
 	return json_pack("{s:s, s:s, s:o}", "title", s->title != NULL ? s->title : "",
 	    "summary", s->summary != NULL ? s->summary : "", "lines", lines);
@@ -119,8 +130,9 @@ script_from_json(const json_t *root, char **cause)
 	if (json_is_string(summary))
 		s->summary = g_strstrip(g_strdup(json_string_value(summary)));
 	json_array_foreach(lines, i, item) {
-		script_add_line(s, json_string_value(json_object_get(item, "speaker")),
-		    json_string_value(json_object_get(item, "text")));
+		script_add_line_topic(s, json_string_value(json_object_get(item, "speaker")),
+		    json_string_value(json_object_get(item, "text")),
+		    json_string_value(json_object_get(item, "topic")));
 	}
 	if (s->lines->len == 0) {
 		script_free(s);

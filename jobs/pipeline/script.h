@@ -1,7 +1,12 @@
 /* The podcast script: a title, a summary and the hosts' lines in order.
  *
  * JSON form (stored as podcasts.transcript, and what Gemini is asked for):
- *   {"title": str, "summary": str, "lines": [{"speaker": "Dorothy"|"Will", "text": str}]}
+ *   {"title": str, "summary": str,
+ *    "lines": [{"speaker": "Dorothy"|"Will", "text": str, "topic"?: str}]}
+ * A line's optional topic says the conversation turns to that topic there
+ * (a chapter starts: transcript.h); lines without one stay on the topic
+ * before them. Absent, null or empty is no topic; it is written out only
+ * when set.
  *
  * Ownership: a struct script owns its strings and lines; script_free(NULL)
  * is harmless. script_to_json() returns a new reference. */
@@ -17,6 +22,7 @@
 struct script_line {
 	const char *speaker;   /* SCRIPT_DOROTHY or SCRIPT_WILL (static) */
 	char *text;
+	char *topic;           /* a new topic starts here; NULL: the one before goes on */
 };
 
 struct script {
@@ -35,6 +41,9 @@ const char *script_speaker(const char *name);
 /* Adds a line; FALSE (nothing added) when SPEAKER is not a host or TEXT is
  * empty after trimming. A "Name:" prefix repeated in TEXT is removed. */
 gboolean script_add_line(struct script *s, const char *speaker, const char *text);
+/* The same, the line starting TOPIC (NULL, or empty after trimming: none). */
+gboolean script_add_line_topic(struct script *s, const char *speaker, const char *text,
+    const char *topic);
 
 json_t *script_to_json(const struct script *s);
 
