@@ -627,6 +627,34 @@ writer_sentence_topic(struct writer_doc *doc, const struct sentence *s, const ch
 	return best != NULL ? g_hash_table_lookup(doc->surface, best) : "that";
 }
 
+/* The heading S falls under: the last sentence at or before it that is a
+ * paragraph of its own, 1 to 12 words, without final punctuation ("Fire,
+ * Coal and Candles"); NULL under none or under the document's first line
+ * (its title). Chapters start where the script moves to another one. */
+static const struct sentence *
+writer_section(struct writer_doc *doc, const struct sentence *s)
+{
+	for (guint i = s->index + 1; i-- > 1;) {
+		const struct sentence *h = g_ptr_array_index(doc->sentences, i);
+		const struct sentence *next = i + 1 < doc->sentences->len ?
+		    g_ptr_array_index(doc->sentences, i + 1) : NULL;
+		gsize len = strlen(h->text);
+
+		if (h->lead && (next == NULL || next->paragraph != h->paragraph) && h->words >= 1 &&
+		    h->words <= 12 && len > 0 && strchr(".!?:;,", h->text[len - 1]) == NULL)
+			return h;
+	}
+	return NULL;
+}
+
+/* Adds a line that starts the topic *MARK (when not NULL, then spent). */
+static void
+writer_say(struct script *script, const char *speaker, const char *text, const char **mark)
+{
+	script_add_line_topic(script, speaker, text, *mark);
+	*mark = NULL;
+}
+
 static void
 writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
     GPtrArray *keywords, GHashTable *wish)
@@ -653,7 +681,10 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 		"Let's move on. What comes next?", "So where does the story go from here?",
 		"What else should we know?",
 	};
-	const char *previous_topic = NULL;
+	const char *previous_topic = NULL, *mark = NULL;
+	const struct sentence *section = NULL, *under;
+	gboolean headed = doc->sentences->len > 0 &&
+	    writer_section(doc, g_ptr_array_index(doc->sentences, doc->sentences->len - 1)) != NULL;
 	const char *k0 = keywords->len > 0 ? g_ptr_array_index(keywords, 0) : "this subject";
 	const char *k1 = keywords->len > 1 ? g_ptr_array_index(keywords, 1) : "the details";
 	const char *k2 = keywords->len > 2 ? g_ptr_array_index(keywords, 2) : "what follows";
@@ -661,7 +692,7 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 
 	line = g_strdup_printf("Welcome back to the show. I'm Dorothy, and with me as always is Will. "
 	    "Today we're looking at %s.", script->title);
-	script_add_line(script, SCRIPT_DOROTHY, line);
+	script_add_line_topic(script, SCRIPT_DOROTHY, line, "Introduction");
 	g_free(line);
 	line = g_strdup_printf("Thanks, Dorothy. I've been curious about %s and %s ever since "
 	    "I saw this one. Where do we start?", k0, k1);
@@ -695,13 +726,23 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 		guint v;
 
 		previous_topic = topic;
+		/* A new heading is a new chapter; without headings, a jump ahead
+		 * is, named by what the point is about. */
+		if ((under = writer_section(doc, s)) != NULL && under != section)
+			mark = (section = under)->text;
 		if (i > 0 && i % 4 != 3 && i % 3 == 0 &&
-		    s->paragraph > ((struct sentence *)g_ptr_array_index(picked, i - 1))->paragraph + 1)
-			script_add_line(script, SCRIPT_WILL, onward[(i / 3) % G_N_ELEMENTS(onward)]);
+		    s->paragraph > ((struct sentence *)g_ptr_array_index(picked, i - 1))->paragraph + 1) {
+			char *title = !headed && strcmp(topic, "that") != 0 ? writer_capitalise(topic) : NULL;
+
+			script_add_line_topic(script, SCRIPT_WILL, onward[(i / 3) % G_N_ELEMENTS(onward)],
+			    mark != NULL ? mark : title);
+			mark = NULL;
+			g_free(title);
+		}
 		if (i % 4 == 3) {
 			/* The commentator brings a point himself now and then. */
 			line = g_strdup_printf("I noticed something myself. %s", s->text);
-			script_add_line(script, SCRIPT_WILL, line);
+			writer_say(script, SCRIPT_WILL, line, &mark);
 			g_free(line);
 			v = writer_pick_variant(s->text, G_N_ELEMENTS(answer));
 			line = g_strconcat(answer[v][0], topic, answer[v][1], NULL);
@@ -709,7 +750,7 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 		} else {
 			v = writer_pick_variant(s->text, G_N_ELEMENTS(present));
 			line = g_strconcat(present[v][0], s->text, present[v][1], NULL);
-			script_add_line(script, SCRIPT_DOROTHY, line);
+			writer_say(script, SCRIPT_DOROTHY, line, &mark);
 			g_free(line);
 			v = writer_pick_variant(s->text, G_N_ELEMENTS(react));
 			line = g_strconcat(react[v][0], topic, react[v][1], NULL);
@@ -718,8 +759,9 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 		g_free(line);
 	}
 
-	script_add_line(script, SCRIPT_WILL,
-	    "This has been eye-opening. If listeners remember one thing, what should it be?");
+	script_add_line_topic(script, SCRIPT_WILL,
+	    "This has been eye-opening. If listeners remember one thing, what should it be?",
+	    "Wrapping up");
 	line = g_strdup_printf("That %s, %s and %s are more connected than they first appear. "
 	    "Thanks for listening, everyone.", k0, k1, k2);
 	script_add_line(script, SCRIPT_DOROTHY, line);

@@ -12,7 +12,7 @@
 #include "writer.h"
 
 #define SCRIPT_TEXT "{\\\"title\\\":\\\"Five Words Make A Title\\\",\\\"summary\\\":\\\"S.\\\"," \
-	"\\\"lines\\\":[{\\\"speaker\\\":\\\"Dorothy\\\",\\\"text\\\":\\\"Hello.\\\"}," \
+	"\\\"lines\\\":[{\\\"speaker\\\":\\\"Dorothy\\\",\\\"topic\\\":\\\"Hello\\\",\\\"text\\\":\\\"Hello.\\\"}," \
 	"{\\\"speaker\\\":\\\"Will\\\",\\\"text\\\":\\\"Hi.\\\"}]}"
 
 static struct script *
@@ -36,6 +36,8 @@ test_ok(void)
 	g_assert_null(err.message);
 	g_assert_cmpstr(s->title, ==, "Five Words Make A Title");
 	g_assert_cmpuint(s->lines->len, ==, 2);
+	g_assert_cmpstr(((struct script_line *)g_ptr_array_index(s->lines, 0))->topic, ==, "Hello");
+	g_assert_null(((struct script_line *)g_ptr_array_index(s->lines, 1))->topic);
 	script_free(s);
 }
 
@@ -136,6 +138,17 @@ test_request(void)
 	    json_object_get(schema, "properties"), "lines"), "items"), "type")), ==, "OBJECT");
 	g_assert_cmpint(json_integer_value(json_object_get(json_object_get(config, "thinkingConfig"),
 	    "thinkingBudget")), ==, 0);
+	/* A line may name the topic it turns to (chapters), and need not. */
+	{
+		json_t *item = json_object_get(json_object_get(json_object_get(schema, "properties"), "lines"), "items");
+		json_t *required = json_object_get(item, "required");
+
+		g_assert_cmpstr(json_string_value(json_object_get(json_object_get(json_object_get(item,
+		    "properties"), "topic"), "type")), ==, "STRING");
+		for (size_t i = 0; i < json_array_size(required); i++)
+			g_assert_cmpstr(json_string_value(json_array_get(required, i)), !=, "topic");
+		g_assert_nonnull(strstr(system, "topic"));
+	}
 	json_decref(req);
 
 	req = writer_gemini_request("gemini-2.5-pro", "D", NULL);
