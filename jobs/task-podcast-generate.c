@@ -126,7 +126,7 @@ gen_cancel_cleanup(struct gen *g, const struct script *s)
 	g_clear_pointer(&cause, g_free);
 	g_free(key);
 	for (guint i = 0; s != NULL && i < s->lines->len; i++) {
-		key = voice_line_key(g->ctx->cfg, g_ptr_array_index(s->lines, i));
+		key = voice_line_key(g->ctx->cfg, NULL, g_ptr_array_index(s->lines, i));
 		if (storage_delete(g->storage, key, &cause) == STORAGE_OK)
 			removed++;
 		else
@@ -295,10 +295,7 @@ gen_write(struct gen *g, struct pipeline_error *err)
 		goto out;
 	}
 	gen_stage(g, "writing", GEN_AT_WRITING);
-	if (cfg->google_api_key != NULL && *cfg->google_api_key != '\0')
-		s = writer_gemini_write(cfg, text, g->requirements, err);
-	else
-		s = writer_builtin_write(text, g->requirements, err);
+	s = writer_for(cfg)->write(cfg, text, g->requirements, NULL, err);
 	if (s != NULL)
 		gen_save_script(g, s);
 out:
@@ -371,7 +368,7 @@ gen_mix(struct gen *g, const struct script *s, GPtrArray *clips, double *seconds
 
 		if (audio_mix_add(mix, g_ptr_array_index(clips, i), &cause) != 0) {
 			/* Dropped from the cache, so the retry voices it again. */
-			char *key = voice_line_key(g->ctx->cfg, line), *why = NULL;
+			char *key = voice_line_key(g->ctx->cfg, NULL, line), *why = NULL;
 
 			if (storage_delete(g->storage, key, &why) != STORAGE_OK)
 				log_warn("podcast %s: %s: %s", g->id, key, why);
@@ -512,7 +509,7 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	}
 
 	gen_stage(&g, "voicing", GEN_AT_VOICING);
-	if (voice_script(ctx->cfg, s, &cache, &obs, &clips, &err) != 0)
+	if (voice_script(ctx->cfg, NULL, s, &cache, &obs, &clips, &err) != 0)
 		goto fail;
 
 	gen_stage(&g, "mixing", GEN_AT_MIXING);

@@ -24,7 +24,8 @@ libpodcastpro_a_SOURCES += \
 	src/http.c src/http.h \
 	src/storage.c src/storage.h src/storage-private.h \
 	src/storage-local.c src/storage-s3.c \
-	src/credits.c src/credits.h
+	src/credits.c src/credits.h src/credits-elevenlabs.c \
+	src/providers.c src/providers.h
 
 podcastpro_fcgi_SOURCES += \
 	fcgi/uploads.c fcgi/uploads.h fcgi/upload-local.c \

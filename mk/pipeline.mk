@@ -10,8 +10,9 @@ libpipeline_a_SOURCES = \
 	jobs/pipeline/error.c jobs/pipeline/error.h \
 	jobs/pipeline/extract.c jobs/pipeline/extract.h \
 	jobs/pipeline/script.c jobs/pipeline/script.h \
-	jobs/pipeline/writer.h jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
-	jobs/pipeline/voice.c jobs/pipeline/voice.h \
+	jobs/pipeline/writer.h jobs/pipeline/writers.c \
+	jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
+	jobs/pipeline/voice.c jobs/pipeline/voice.h jobs/pipeline/voices.c \
 	jobs/pipeline/voice-espeak.c jobs/pipeline/voice-elevenlabs.c \
 	jobs/pipeline/audio.c jobs/pipeline/audio.h \
 	jobs/pipeline/transcript.c jobs/pipeline/transcript.h
@@ -21,9 +22,12 @@ PIPELINE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs/pipeline $(PIPELINE
 PIPELINE_TEST_LDADD = $(PIPELINE_LIBS) $(UNIT_LDADD)
 
 check_PROGRAMS += tests/unit/test-extract tests/unit/test-writer tests/unit/test-gemini-parse \
-	tests/unit/test-audio
+	tests/unit/test-audio tests/unit/test-providers
 TESTS += tests/unit/test-extract tests/unit/test-writer tests/unit/test-gemini-parse \
-	tests/unit/test-audio
+	tests/unit/test-audio tests/unit/test-providers
+tests_unit_test_providers_SOURCES = tests/unit/test-providers.c
+tests_unit_test_providers_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
+tests_unit_test_providers_LDADD = $(PIPELINE_TEST_LDADD)
 tests_unit_test_extract_SOURCES = tests/unit/test-extract.c
 tests_unit_test_extract_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
 tests_unit_test_extract_LDADD = $(PIPELINE_TEST_LDADD)

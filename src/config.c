@@ -10,6 +10,7 @@
 #include "clientaddr.h"
 #include "config.h"
 #include "log.h"
+#include "providers.h"
 #include "ratelimit.h"
 #include "redis.h"
 
@@ -96,6 +97,10 @@ static const struct config_entry config_table[] = {
 	I("STREAM_URL_TTL", stream_url_ttl, "3600", 1, 604800, "seconds a stream URL stays valid"),
 	S("SENDFILE_MODE", sendfile_mode, "nginx", 0, 0, config_check_sendfile,
 	    "how local audio is handed to the web server: nginx (X-Accel-Redirect), lighttpd (X-Sendfile), off"),
+	S("SCRIPT_WRITER", script_writer, "auto", 0, 0, provider_check_writer_name,
+	    "auto (gemini with GOOGLE_API_KEY, else builtin), gemini or builtin (doc/pipeline.md)"),
+	S("VOICE_PROVIDER", voice_provider, "auto", 0, 0, provider_check_voice_name,
+	    "auto (elevenlabs with ELEVENLABS_API_KEY, else espeak), elevenlabs or espeak"),
 	S("GOOGLE_API_KEY", google_api_key, NULL, SECRET, 0, NULL, "Gemini key; unset: the offline writer"),
 	S("GEMINI_MODEL", gemini_model, "gemini-2.5-flash", 0, 0, NULL, "Gemini model name"),
 	S("GEMINI_API_URL", gemini_api_url, "https://generativelanguage.googleapis.com", 0, 0,
@@ -478,6 +483,7 @@ config_load(const char *env_file, unsigned want, GPtrArray **problems)
 	    cfg->supabase_jwks_url == NULL && cfg->supabase_jwks_file == NULL && cfg->supabase_url == NULL)
 		g_ptr_array_add(errs, g_strdup("SUPABASE_JWT_SECRET: required (or SUPABASE_JWKS_URL, SUPABASE_JWKS_FILE, SUPABASE_URL): "
 		    "the API refuses to accept tokens it cannot verify"));
+	provider_check_config(cfg, errs);
 	if (cfg->task_hard_time_limit < cfg->task_soft_time_limit)
 		g_ptr_array_add(errs, g_strdup("TASK_HARD_TIME_LIMIT: must not be below TASK_SOFT_TIME_LIMIT"));
 	if ((cfg->aws_s3_bucket_name != NULL) != (cfg->aws_access_key_id != NULL && cfg->aws_secret_access_key != NULL))

@@ -56,7 +56,9 @@ struct config {
 	char *upload_content_types;
 	int stream_url_ttl;
 	char *sendfile_mode;
-	/* Providers */
+	/* Providers (src/providers.h chooses) */
+	char *script_writer;
+	char *voice_provider;
 	char *google_api_key;
 	char *gemini_model;
 	char *gemini_api_url;

@@ -1,7 +1,10 @@
-/* ElevenLabs credits: GET {ELEVENLABS_API_URL}/v1/user/subscription with
- * xi-api-key, cached for 60 s per process (per API URL and key). Failures
- * are not cached. With no ELEVENLABS_API_KEY the speech provider is the
- * offline one (espeak-ng): credits are unlimited, shown as
+/* Credits: what the chosen voice provider's account may still spend, for
+ * GET /elevenlabs/credits and POST /podcasts/. The voice provider the
+ * settings choose (providers.h) answers through its row's credits check:
+ * elevenlabs asks GET {ELEVENLABS_API_URL}/v1/user/subscription with
+ * xi-api-key (src/credits-elevenlabs.c), cached for 60 s per process (per
+ * API URL and key), failures not cached. A provider without a check
+ * (espeak-ng, offline) has unlimited credits, shown as
  * CREDITS_OFFLINE_CHARACTERS available.
  *
  * Thread safety: every function may be called from any thread.
@@ -19,13 +22,13 @@ struct config;
 
 #define CREDITS_CACHE_SECONDS 60
 
-/* Offline (no ElevenLabs key) the limit and the characters available: a
+/* Offline (a voice provider without a credits check) the limit and the characters available: a
  * number a UI can show and compare (a null would read as "low": in
  * JavaScript null < 5000), exact in every JSON parser. */
 #define CREDITS_OFFLINE_CHARACTERS 1000000000L
 
 struct credits_info {
-	gboolean offline;              /* no ElevenLabs key: unlimited (CREDITS_OFFLINE_CHARACTERS) */
+	gboolean offline;              /* a provider with no credits check: unlimited */
 	long character_count;          /* used this period */
 	long character_limit;
 	long characters_available;     /* limit - count, never negative */
@@ -35,7 +38,7 @@ struct credits_info {
 enum credits_result {
 	CREDITS_OK = 0,                /* enough */
 	CREDITS_INSUFFICIENT = 1,      /* *available < required */
-	CREDITS_UNAVAILABLE = -1       /* could not ask ElevenLabs (or it refused the key) */
+	CREDITS_UNAVAILABLE = -1       /* could not ask the provider (or it refused the key) */
 };
 
 /* Fills *OUT (from the cache when fresh): 0, or -1 and *cause. */
@@ -53,7 +56,10 @@ enum credits_result credits_check(const struct config *cfg, long required, long 
  * 0.0, status "offline"; every figure is a number, never null. */
 json_t *credits_json(const struct credits_info *info);
 
-/* Forgets the cached answer (tests, SIGHUP). */
+/* The elevenlabs row's check (src/credits-elevenlabs.c), cached. */
+int credits_elevenlabs(const struct config *cfg, struct credits_info *out, char **cause);
+
+/* Forgets ElevenLabs' cached answer (tests, SIGHUP). */
 void credits_cache_clear(void);
 
 #endif

@@ -266,12 +266,27 @@ out:
 	pipeline_error_clear(&e);
 }
 
+const char *
+voice_elevenlabs_voice(const struct config *cfg, const char *speaker)
+{
+	return strcmp(speaker, SCRIPT_DOROTHY) == 0 ? cfg->elevenlabs_voice_dorothy : cfg->elevenlabs_voice_will;
+}
+
+const char *
+voice_elevenlabs_model(const struct config *cfg)
+{
+	return cfg->elevenlabs_model;
+}
+
 int
-voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
-    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err)
+voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs,
+    const struct listener_options *opts, voice_start_fn start, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err)
 {
 	struct el_run run = { 0 };
 	gint64 last_tick = g_get_monotonic_time();
+
+	(void)opts;
 
 	run.cfg = cfg;
 	run.reqs = reqs;

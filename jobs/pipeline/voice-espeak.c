@@ -94,9 +94,23 @@ out:
 	return wav;
 }
 
+const char *
+voice_espeak_voice(const struct config *cfg, const char *speaker)
+{
+	return strcmp(speaker, SCRIPT_DOROTHY) == 0 ? cfg->espeak_voice_dorothy : cfg->espeak_voice_will;
+}
+
+const char *
+voice_espeak_model(const struct config *cfg)
+{
+	(void)cfg;
+	return "espeak-ng";
+}
+
 int
-voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
-    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err)
+voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs,
+    const struct listener_options *opts, voice_start_fn start, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err)
 {
 	int rate, rc = -1;
 
@@ -123,5 +137,6 @@ voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_f
 out:
 	g_mutex_unlock(&voice_espeak_lock);
 	(void)cfg;
+	(void)opts;
 	return rc;
 }

@@ -7,22 +7,17 @@
 #include "voice.h"
 
 struct voice_state {
-	const char *provider;
+	const struct voice_provider *provider;
 	const struct line_cache *cache;
 	const struct voice_observer *obs;
 	GPtrArray *clips;
 	guint done;
 };
 
-const char *
-voice_provider(const struct config *cfg)
-{
-	return cfg->elevenlabs_api_key != NULL && *cfg->elevenlabs_api_key != '\0' ? "elevenlabs" : "espeak";
-}
-
 char *
 voice_cache_key(const char *provider, const char *voice, const char *model, const char *text)
 {
+	const struct voice_provider *v = voice_find(provider);
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	char *key;
 
@@ -32,35 +27,27 @@ voice_cache_key(const char *provider, const char *voice, const char *model, cons
 	g_checksum_update(sum, (const guchar *)model, (gssize)strlen(model) + 1);
 	g_checksum_update(sum, (const guchar *)text, (gssize)strlen(text));
 	key = g_strdup_printf("cache/voice/%s.%s", g_checksum_get_string(sum),
-	    strcmp(provider, "elevenlabs") == 0 ? "mp3" : "wav");
+	    v != NULL ? v->extension : "bin");
 	g_checksum_free(sum);
 	return key;
 }
 
+/* The voice of SPEAKER's role. OPTS: the listener's hosts (listener.h). */
 static const char *
-voice_for(const struct config *cfg, gboolean eleven, const char *speaker)
+voice_of(const struct config *cfg, const struct voice_provider *v,
+    const struct listener_options *opts, const char *speaker)
 {
-	gboolean dorothy = strcmp(speaker, SCRIPT_DOROTHY) == 0;
-
-	if (eleven)
-		return dorothy ? cfg->elevenlabs_voice_dorothy : cfg->elevenlabs_voice_will;
-	return dorothy ? cfg->espeak_voice_dorothy : cfg->espeak_voice_will;
-}
-
-static const char *
-voice_model(const struct config *cfg, gboolean eleven)
-{
-	return eleven ? cfg->elevenlabs_model : "espeak-ng";
+	(void)opts;
+	return v->voice(cfg, speaker);
 }
 
 char *
-voice_line_key(const struct config *cfg, const struct script_line *line)
+voice_line_key(const struct config *cfg, const struct listener_options *opts,
+    const struct script_line *line)
 {
-	const char *provider = voice_provider(cfg);
-	gboolean eleven = strcmp(provider, "elevenlabs") == 0;
+	const struct voice_provider *v = voice_for(cfg);
 
-	return voice_cache_key(provider, voice_for(cfg, eleven, line->speaker),
-	    voice_model(cfg, eleven), line->text);
+	return voice_cache_key(v->name, voice_of(cfg, v, opts, line->speaker), v->model(cfg), line->text);
 }
 
 static void
@@ -80,9 +67,8 @@ voice_line_done(struct voice_request *req, void *data)
 {
 	struct voice_state *st = data;
 	char *cause = NULL;
-	const char *type = g_str_has_suffix(req->key, ".mp3") ? "audio/mpeg" : "audio/wav";
-
-	if (st->cache != NULL && st->cache->put(st->cache->data, req->key, req->audio, type, &cause) != 0) {
+	if (st->cache != NULL &&
+	    st->cache->put(st->cache->data, req->key, req->audio, st->provider->content_type, &cause) != 0) {
 		/* The audio is still good for this run; only a retry loses it. */
 		log_warn("voice: caching line %u failed: %s", req->index, cause);
 		g_free(cause);
@@ -115,24 +101,22 @@ voice_tick(void *data)
 }
 
 int
-voice_script(const struct config *cfg, const struct script *script,
-    const struct line_cache *cache, const struct voice_observer *obs,
-    GPtrArray **clips, struct pipeline_error *err)
+voice_script(const struct config *cfg, const struct listener_options *opts,
+    const struct script *script, const struct line_cache *cache,
+    const struct voice_observer *obs, GPtrArray **clips, struct pipeline_error *err)
 {
 	struct voice_state st = { 0 };
-	gboolean eleven;
 	const char *model;
 	GPtrArray *reqs = g_ptr_array_new_with_free_func(voice_request_free);
 	guint cached = 0;
 	int rc = -1;
 
-	st.provider = voice_provider(cfg);
+	st.provider = voice_for(cfg);
 	st.cache = cache;
 	st.obs = obs;
 	st.clips = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	g_ptr_array_set_size(st.clips, script->lines->len);
-	eleven = strcmp(st.provider, "elevenlabs") == 0;
-	model = voice_model(cfg, eleven);
+	model = st.provider->model(cfg);
 
 	for (guint i = 0; i < script->lines->len; i++) {
 		const struct script_line *line = g_ptr_array_index(script->lines, i);
@@ -144,8 +128,8 @@ voice_script(const struct config *cfg, const struct script *script,
 		req->index = i;
 		req->speaker = line->speaker;
 		req->text = line->text;
-		req->voice = voice_for(cfg, eleven, line->speaker);
-		req->key = voice_cache_key(st.provider, req->voice, model, req->text);
+		req->voice = voice_of(cfg, st.provider, opts, line->speaker);
+		req->key = voice_cache_key(st.provider->name, req->voice, model, req->text);
 		if (cache != NULL && (found = cache->get(cache->data, req->key, &hit, &cause)) < 0) {
 			pipeline_error_set(err, FALSE, "Reading the voice cache failed: %s", cause);
 			g_free(cause);
@@ -168,12 +152,10 @@ voice_script(const struct config *cfg, const struct script *script,
 			g_bytes_unref(hit);
 		g_ptr_array_add(reqs, req);
 	}
-	log_info("voice: %s, %u lines, %u from the cache", st.provider, st.clips->len, cached);
+	log_info("voice: %s, %u lines, %u from the cache", st.provider->name, st.clips->len, cached);
 	if (reqs->len > 0) {
-		if (eleven)
-			rc = voice_elevenlabs_synthesise(cfg, reqs, voice_line_start, voice_line_done, voice_tick, &st, err);
-		else
-			rc = voice_espeak_synthesise(cfg, reqs, voice_line_start, voice_line_done, voice_tick, &st, err);
+		rc = st.provider->synthesise(cfg, reqs, opts, voice_line_start, voice_line_done, voice_tick,
+		    &st, err);
 		if (rc != 0)
 			goto out;
 	}

@@ -1,10 +1,17 @@
 /* Voicing: every script line to audio, through a line cache in storage.
  *
+ * The voice table (voices.c) has one row per provider: its name, the
+ * audio it makes (extension, Content-Type), the configured voice of each
+ * host role, the model that goes into the cache key, and synthesise().
+ * VOICE_PROVIDER, or "auto", picks one through the provider catalogue
+ * (src/providers.h, which also holds each provider's credits check, since
+ * the responder calls it). Adding a provider: one voice-NAME.c, one row in
+ * voices.c and one in src/providers.c.
+ *
  * Providers: "elevenlabs" (MP3, several lines in flight through libcurl's
- * multi interface) when ELEVENLABS_API_KEY is set, "espeak" (libespeak-ng,
- * WAV) otherwise. A line's audio is stored under
- *   cache/voice/<sha256(provider, voice, model, text)>.mp3|.wav
- * as soon as it exists, so a retry pays for no line twice.
+ * multi interface), "espeak" (libespeak-ng, WAV). A line's audio is stored
+ * under cache/voice/<sha256(provider, voice, model, text)>.<extension> as
+ * soon as it exists, so a retry pays for no line twice.
  *
  * Ownership: clips handed back are GBytes in a GPtrArray that owns them
  * (g_ptr_array_unref). Keys are new strings. */
@@ -14,6 +21,7 @@
 #include <glib.h>
 
 #include "error.h"
+#include "listener.h"
 #include "script.h"
 
 struct config;
@@ -58,26 +66,61 @@ typedef gboolean (*voice_start_fn)(struct voice_request *req, void *data);
 typedef gboolean (*voice_done_fn)(struct voice_request *req, void *data);
 typedef gboolean (*voice_tick_fn)(void *data);
 
-/* The provider the configuration selects: "elevenlabs" or "espeak". */
+/* A provider synthesises REQS (struct voice_request *, their voices
+ * already chosen) in order. OPTS (NULL: defaults) is the listener's. */
+typedef int (*voice_synthesise_fn)(const struct config *cfg, GPtrArray *reqs,
+    const struct listener_options *opts, voice_start_fn start, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err);
+
+struct voice_provider {
+	const char *name;          /* as in VOICE_PROVIDER and src/providers.c */
+	const char *extension;     /* of its clips and cache keys: "mp3", "wav" */
+	const char *content_type;  /* of its clips: "audio/mpeg", "audio/wav" */
+	/* The configured voice of a host (SCRIPT_DOROTHY or SCRIPT_WILL). */
+	const char *(*voice)(const struct config *cfg, const char *speaker);
+	/* The model, part of the cache key. */
+	const char *(*model)(const struct config *cfg);
+	voice_synthesise_fn synthesise;
+};
+
+/* Every provider; the array ends with a row whose name is NULL. */
+extern const struct voice_provider voice_table[];
+
+/* The row called NAME, or NULL. */
+const struct voice_provider *voice_find(const char *name);
+
+/* The provider the settings choose (never NULL for a loaded config). */
+const struct voice_provider *voice_for(const struct config *cfg);
+
+/* Its name: "elevenlabs" or "espeak". */
 const char *voice_provider(const struct config *cfg);
 
 /* The cache key for one line (new string). */
 char *voice_cache_key(const char *provider, const char *voice, const char *model, const char *text);
 
-/* The cache key of LINE with the configured provider and voices (new string). */
-char *voice_line_key(const struct config *cfg, const struct script_line *line);
+/* The cache key of LINE with the configured provider and voices, OPTS
+ * (NULL: defaults) being the listener's (new string). */
+char *voice_line_key(const struct config *cfg, const struct listener_options *opts,
+    const struct script_line *line);
 
 /* Voices every line of SCRIPT; *clips gets one GBytes per line, in order
- * (MP3 from ElevenLabs, WAV from espeak-ng). 0, or -1 and *err. */
-int voice_script(const struct config *cfg, const struct script *script,
-    const struct line_cache *cache, const struct voice_observer *obs,
-    GPtrArray **clips, struct pipeline_error *err);
+ * (the provider's format). OPTS may be NULL. 0, or -1 and *err. */
+int voice_script(const struct config *cfg, const struct listener_options *opts,
+    const struct script *script, const struct line_cache *cache,
+    const struct voice_observer *obs, GPtrArray **clips, struct pipeline_error *err);
 
-/* Providers: synthesise REQS (struct voice_request *) in order. */
-int voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
-    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err);
-int voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs, voice_start_fn start,
-    voice_done_fn done, voice_tick_fn tick, void *data, struct pipeline_error *err);
+/* Providers (the voice_synthesise_fn shape) and their configured voices
+ * and models. */
+int voice_espeak_synthesise(const struct config *cfg, GPtrArray *reqs,
+    const struct listener_options *opts, voice_start_fn start, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err);
+const char *voice_espeak_voice(const struct config *cfg, const char *speaker);
+const char *voice_espeak_model(const struct config *cfg);
+int voice_elevenlabs_synthesise(const struct config *cfg, GPtrArray *reqs,
+    const struct listener_options *opts, voice_start_fn start, voice_done_fn done,
+    voice_tick_fn tick, void *data, struct pipeline_error *err);
+const char *voice_elevenlabs_voice(const struct config *cfg, const char *speaker);
+const char *voice_elevenlabs_model(const struct config *cfg);
 
 /* Interprets an ElevenLabs error answer (STATUS, BODY) into *err; also
  * used for the in-run decision to back off (returns TRUE when the line

@@ -798,13 +798,16 @@ writer_summary(GPtrArray *picked)
 }
 
 struct script *
-writer_builtin_write(const char *document, const char *requirements, struct pipeline_error *err)
+writer_builtin_write(const struct config *cfg, const char *document, const char *requirements,
+    const struct listener_options *opts, struct pipeline_error *err)
 {
 	struct writer_doc doc = { 0 };
 	struct script *script = NULL;
 	GHashTable *wish;
 	GPtrArray *picked, *keywords;
 
+	(void)cfg;
+	(void)opts;
 	writer_doc_build(&doc, document != NULL ? document : "");
 	if (doc.sentences->len == 0) {
 		pipeline_error_set(err, TRUE, "The document contains no extractable text");

@@ -204,7 +204,7 @@ out:
 
 struct script *
 writer_gemini_write(const struct config *cfg, const char *document, const char *requirements,
-    struct pipeline_error *err)
+    const struct listener_options *opts, struct pipeline_error *err)
 {
 	json_t *request = writer_gemini_request(cfg->gemini_model, document, requirements);
 	char *body = json_dumps(request, JSON_COMPACT);
@@ -215,6 +215,7 @@ writer_gemini_write(const struct config *cfg, const char *document, const char *
 	struct http_response resp = { 0 };
 	struct script *script;
 
+	(void)opts;
 	while (g_str_has_suffix(base, "/"))
 		base[strlen(base) - 1] = '\0';
 	url = g_strdup_printf("%s/v1beta/models/%s:generateContent", base, cfg->gemini_model);

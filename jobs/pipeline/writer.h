@@ -1,5 +1,11 @@
 /* Writers: document text (and the listener's wishes) to a script.
  *
+ * The writer table (writers.c) has one row per writer; SCRIPT_WRITER, or
+ * "auto", picks one through the provider catalogue (src/providers.h, which
+ * holds the settings each needs). Adding a writer: one writer-NAME.c with
+ * a function of the writer_write_fn shape, one row in writers.c and one in
+ * src/providers.c.
+ *
  * builtin: offline and deterministic, picks the document's most
  *   informative sentences and stages them as a conversation (doc/pipeline.md
  *   explains the scoring).
@@ -15,14 +21,35 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "listener.h"
 #include "script.h"
 
 struct config;
 
+/* Writes the script of DOCUMENT. REQUIREMENTS (the listener's free text)
+ * and OPTS (NULL: defaults) may be NULL; CFG may be NULL for writers that
+ * need no settings (builtin). NULL and *err on failure. */
+typedef struct script *(*writer_write_fn)(const struct config *cfg, const char *document,
+    const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
+
+struct writer {
+	const char *name;        /* as in SCRIPT_WRITER and src/providers.c */
+	writer_write_fn write;
+};
+
+/* Every writer; the array ends with a row whose name is NULL. */
+extern const struct writer writer_table[];
+
+/* The row called NAME, or NULL. */
+const struct writer *writer_find(const char *name);
+
+/* The writer the settings choose (never NULL for a loaded config). */
+const struct writer *writer_for(const struct config *cfg);
+
 /* Never fails for a document with at least one sentence; NULL and a
- * permanent *err otherwise. REQUIREMENTS may be NULL. */
-struct script *writer_builtin_write(const char *document, const char *requirements,
-    struct pipeline_error *err);
+ * permanent *err otherwise. CFG may be NULL. */
+struct script *writer_builtin_write(const struct config *cfg, const char *document,
+    const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
 
 /* The sentences of TEXT in order (new strings; free with g_ptr_array_unref). */
 GPtrArray *writer_split_sentences(const char *text);
@@ -40,6 +67,6 @@ double writer_gemini_duration(const char *text);
 
 /* Calls GEMINI_API_URL/v1beta/models/{GEMINI_MODEL}:generateContent. */
 struct script *writer_gemini_write(const struct config *cfg, const char *document,
-    const char *requirements, struct pipeline_error *err);
+    const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
 
 #endif

@@ -137,7 +137,7 @@ test_espeak_and_cache(void)
 	script_add_line(s, "Dorothy", "Something else entirely.");
 
 	g_assert_cmpstr(voice_provider(&cfg), ==, "espeak");
-	if (voice_script(&cfg, s, &cache, &obs, &clips, &err) != 0)
+	if (voice_script(&cfg, NULL, s, &cache, &obs, &clips, &err) != 0)
 		g_error("voicing failed: %s", err.message);
 	g_assert_cmpuint(clips->len, ==, 3);
 	g_assert_cmpuint(last, ==, 3);
@@ -147,7 +147,7 @@ test_espeak_and_cache(void)
 	g_assert_cmpuint(g_bytes_get_size(g_ptr_array_index(clips, 0)), >, 10000);
 
 	last = 0;
-	g_assert_cmpint(voice_script(&cfg, s, &cache, &obs, &again, &err), ==, 0);
+	g_assert_cmpint(voice_script(&cfg, NULL, s, &cache, &obs, &again, &err), ==, 0);
 	g_assert_cmpint(mc.puts, ==, 3);    /* nothing synthesised twice */
 	g_assert_cmpint(mc.hits, ==, 3);
 	g_assert_true(g_bytes_equal(g_ptr_array_index(clips, 2), g_ptr_array_index(again, 2)));
@@ -161,7 +161,7 @@ test_espeak_and_cache(void)
 
 	cfg.espeak_voice_will = (char *)"no-such-voice-xx";
 	script_add_line(s, "Will", "A new line for a missing voice.");
-	g_assert_cmpint(voice_script(&cfg, s, NULL, NULL, &clips, &err), ==, -1);
+	g_assert_cmpint(voice_script(&cfg, NULL, s, NULL, NULL, &clips, &err), ==, -1);
 	g_assert_true(err.permanent);
 	g_assert_nonnull(strstr(err.message, "no-such-voice-xx"));
 	pipeline_error_clear(&err);

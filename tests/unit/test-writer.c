@@ -54,7 +54,7 @@ test_builtin_shape(void)
 {
 	char *text = sample_text();
 	struct pipeline_error err = { 0 };
-	struct script *s = writer_builtin_write(text, NULL, &err);
+	struct script *s = writer_builtin_write(NULL, text, NULL, NULL, &err);
 	guint dorothy = 0, will = 0;
 	const struct script_line *first, *last;
 
@@ -97,8 +97,8 @@ static void
 test_builtin_deterministic(void)
 {
 	char *text = sample_text();
-	struct script *a = writer_builtin_write(text, "focus on the keepers", NULL);
-	struct script *b = writer_builtin_write(text, "focus on the keepers", NULL);
+	struct script *a = writer_builtin_write(NULL, text, "focus on the keepers", NULL, NULL);
+	struct script *b = writer_builtin_write(NULL, text, "focus on the keepers", NULL, NULL);
 	char *ja = script_dump(a), *jb = script_dump(b);
 
 	g_assert_cmpstr(ja, ==, jb);
@@ -125,10 +125,10 @@ static void
 test_builtin_requirements(void)
 {
 	char *text = sample_text();
-	struct script *plain = writer_builtin_write(text, NULL, NULL);
-	struct script *brief = writer_builtin_write(text, "Keep it short please", NULL);
-	struct script *detailed = writer_builtin_write(text, "a long, detailed episode", NULL);
-	struct script *fog = writer_builtin_write(text, "I care most about fog horns and sound signals", NULL);
+	struct script *plain = writer_builtin_write(NULL, text, NULL, NULL, NULL);
+	struct script *brief = writer_builtin_write(NULL, text, "Keep it short please", NULL, NULL);
+	struct script *detailed = writer_builtin_write(NULL, text, "a long, detailed episode", NULL, NULL);
+	struct script *fog = writer_builtin_write(NULL, text, "I care most about fog horns and sound signals", NULL, NULL);
 
 	g_assert_cmpuint(brief->lines->len, <, plain->lines->len);
 	g_assert_cmpuint(detailed->lines->len, >, plain->lines->len);
@@ -146,12 +146,12 @@ static void
 test_builtin_tiny(void)
 {
 	struct pipeline_error err = { 0 };
-	struct script *s = writer_builtin_write("Just one short sentence here.", NULL, &err);
+	struct script *s = writer_builtin_write(NULL, "Just one short sentence here.", NULL, NULL, &err);
 
 	g_assert_nonnull(s);
 	g_assert_true(script_mentions(s, "Just one short sentence here."));
 	script_free(s);
-	s = writer_builtin_write("", NULL, &err);
+	s = writer_builtin_write(NULL, "", NULL, NULL, &err);
 	g_assert_null(s);
 	g_assert_true(err.permanent);
 	pipeline_error_clear(&err);
