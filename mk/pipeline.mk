@@ -53,3 +53,13 @@ EXTRA_DIST += tests/data doc/pipeline.md doc/sample.pdf
 # The task, in the worker. libpipeline.a comes before the core library it uses.
 podcastpro_worker_SOURCES += jobs/task-podcast-generate.c
 podcastpro_worker_LDADD += $(PIPELINE_LIBS) $(CORE_LIBS)
+
+# The listener's options (issue 15): the responder checks them, the worker
+# reads them back, so the module is in the core library both link.
+libpodcastpro_a_SOURCES += jobs/pipeline/listener.c jobs/pipeline/listener.h
+dist_migrations_DATA += migrations/0006_listener_options.sql
+check_PROGRAMS += tests/unit/test-listener
+TESTS += tests/unit/test-listener
+tests_unit_test_listener_SOURCES = tests/unit/test-listener.c
+tests_unit_test_listener_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
+tests_unit_test_listener_LDADD = $(PIPELINE_TEST_LDADD)
