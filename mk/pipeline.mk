@@ -1,14 +1,16 @@
 # pipeline: document -> script -> voices -> MP3 (issue 6). The stages live in
 # libpipeline.a so the unit tests link them without the worker; the task
 # (jobs/task-podcast-generate.c) joins podcastpro-worker.
-PIPELINE_CFLAGS = $(POPPLER_CFLAGS) $(ESPEAK_CFLAGS) $(MPG123_CFLAGS) $(LAME_CFLAGS)
-PIPELINE_LIBS = libpipeline.a $(POPPLER_LIBS) $(ESPEAK_LIBS) $(MPG123_LIBS) $(LAME_LIBS) -lm
+PIPELINE_CFLAGS = $(POPPLER_CFLAGS) $(XML_CFLAGS) $(ZIP_CFLAGS) $(ESPEAK_CFLAGS) $(MPG123_CFLAGS) $(LAME_CFLAGS)
+PIPELINE_LIBS = libpipeline.a $(POPPLER_LIBS) $(XML_LIBS) $(ZIP_LIBS) $(ESPEAK_LIBS) $(MPG123_LIBS) $(LAME_LIBS) -lm
 
 noinst_LIBRARIES += libpipeline.a
 libpipeline_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs/pipeline $(PIPELINE_CFLAGS)
 libpipeline_a_SOURCES = \
 	jobs/pipeline/error.c jobs/pipeline/error.h \
-	jobs/pipeline/extract.c jobs/pipeline/extract.h \
+	jobs/pipeline/extract.c jobs/pipeline/extract.h jobs/pipeline/extract-private.h \
+	jobs/pipeline/extract-html.c jobs/pipeline/extract-epub.c jobs/pipeline/extract-docx.c \
+	jobs/pipeline/extract-zip.c \
 	jobs/pipeline/script.c jobs/pipeline/script.h \
 	jobs/pipeline/writer.h jobs/pipeline/writers.c \
 	jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
