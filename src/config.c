@@ -92,8 +92,10 @@ static const struct config_entry config_table[] = {
 	S("PUBLIC_URL", public_url, "http://127.0.0.1:8080", 0, 0, config_check_http_url,
 	    "the API's public base URL, used in upload and stream URLs"),
 	I("MAX_FILE_SIZE_MB", max_file_size_mb, "10", 1, 4096, "largest upload, MiB"),
-	S("UPLOAD_CONTENT_TYPES", upload_content_types, "application/pdf", 0, 0, NULL,
-	    "comma-separated Content-Type prefixes accepted for uploads"),
+	S("UPLOAD_CONTENT_TYPES", upload_content_types,
+	    "application/pdf,text/plain,text/markdown,text/html,application/xhtml+xml,application/epub+zip,"
+	    "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 0, 0, NULL,
+	    "comma-separated Content-Types of upload forms: the one fitting the file's extension, else the first"),
 	I("STREAM_URL_TTL", stream_url_ttl, "3600", 1, 604800, "seconds a stream URL stays valid"),
 	S("SENDFILE_MODE", sendfile_mode, "nginx", 0, 0, config_check_sendfile,
 	    "how local audio is handed to the web server: nginx (X-Accel-Redirect), lighttpd (X-Sendfile), off"),
