@@ -1,6 +1,6 @@
 # pipeline: document -> script -> voices -> MP3 (issue 6). The stages live in
 # libpipeline.a so the unit tests link them without the worker; the task
-# (jobs/task-podcast-generate.c) joins podcastpro-worker.
+# (jobs/task-podcast-generate.c) joins podcastpro-job, never the master.
 PIPELINE_CFLAGS = $(POPPLER_CFLAGS) $(XML_CFLAGS) $(ZIP_CFLAGS) $(ESPEAK_CFLAGS) $(MPG123_CFLAGS) $(LAME_CFLAGS)
 PIPELINE_LIBS = libpipeline.a $(POPPLER_LIBS) $(XML_LIBS) $(ZIP_LIBS) $(ESPEAK_LIBS) $(MPG123_LIBS) $(LAME_LIBS) -lm
 
@@ -52,9 +52,10 @@ dist_migrations_DATA += migrations/0003_pipeline.sql
 dist_migrations_DATA += migrations/0007_transcript.sql
 EXTRA_DIST += tests/data doc/pipeline.md doc/sample.pdf
 
-# The task, in the worker. libpipeline.a comes before the core library it uses.
-podcastpro_worker_SOURCES += jobs/task-podcast-generate.c
-podcastpro_worker_LDADD += $(PIPELINE_LIBS) $(CORE_LIBS)
+# The task, in the worker's job program. libpipeline.a comes before the core
+# library it uses.
+podcastpro_job_SOURCES += jobs/task-podcast-generate.c
+podcastpro_job_LDADD += $(PIPELINE_LIBS) $(CORE_LIBS)
 
 # The listener's options (issue 15): the responder checks them, the worker
 # reads them back, so the module is in the core library both link.

@@ -519,6 +519,32 @@ config_load_or_report(const char *env_file, unsigned want)
 	return NULL;
 }
 
+char **
+config_environ(const struct config *cfg, char **envp)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(config_table); i++) {
+		const struct config_entry *e = &config_table[i];
+		char number[32];
+		const char *v = NULL;
+
+		switch (e->type) {
+		case CONFIG_STRING:
+			v = G_STRUCT_MEMBER(char *, cfg, e->offset);
+			break;
+		case CONFIG_BOOL:
+			v = G_STRUCT_MEMBER(gboolean, cfg, e->offset) ? "true" : "false";
+			break;
+		case CONFIG_INT:
+			g_snprintf(number, sizeof number, "%d", G_STRUCT_MEMBER(int, cfg, e->offset));
+			v = number;
+			break;
+		}
+		/* Unset: the reader's default, which is what unset meant here. */
+		envp = v != NULL ? g_environ_setenv(envp, e->name, v, TRUE) : g_environ_unsetenv(envp, e->name);
+	}
+	return envp;
+}
+
 /* postgresql://user:secret@host/db -> postgresql://user:****@host/db */
 static char *
 config_mask_url(const char *url)
