@@ -15,8 +15,6 @@
 #include "route.h"
 #include "storage.h"
 
-#include "../jobs/pipeline/listener.h"
-
 #define PODCAST_REQUIREMENTS_MAX 2000
 #define PODCAST_LIST_DEFAULT 50
 #define PODCAST_LIST_MAX 200
@@ -64,65 +62,18 @@ podcasts_string_field(struct request *req, json_t *body, const char *name, const
 }
 
 /* Why a create request's body is refused (answered only after the quota,
- * whose 429 comes first). A listener option's host member is located
- * deeper: ["body", "hosts", INDEX, KEY]. */
+ * whose 429 comes first). */
 struct podcasts_invalid {
 	const char *field;
 	const char *msg;
 	const char *type;
-	gboolean host;
-	int index;
-	const char *key;
 };
 
-/* The voice provider whose voices a request's hosts may name. */
-static const char *
-podcasts_voice_provider(const struct config *cfg)
-{
-	return cfg->elevenlabs_api_key != NULL && *cfg->elevenlabs_api_key != '\0' ? "elevenlabs" : "espeak";
-}
-
-/* The listener's options of BODY: 0 with *options (NULL when none is
- * asked, else the stored form, a new reference), or -1 with *bad. */
-static int
-podcasts_options(struct request *req, json_t *body, json_t **options, struct podcasts_invalid *bad)
-{
-	struct listener_options opts;
-	struct listener_invalid why;
-
-	*options = NULL;
-	if (listener_options_parse(body, podcasts_voice_provider(req->app->cfg), &opts, &why) != 0) {
-		*bad = (struct podcasts_invalid){ why.field, why.msg, why.type, why.index >= 0,
-		    why.index, why.key };
-		return -1;
-	}
-	if (listener_options_any(&opts))
-		*options = listener_options_to_json(&opts);
-	listener_options_clear(&opts);
-	return 0;
-}
-
-static void
-podcasts_refuse(struct request *req, const struct podcasts_invalid *bad)
-{
-	json_t *loc;
-
-	if (!bad->host) {
-		response_validation(req, "body", bad->field, bad->msg, bad->type);
-		return;
-	}
-	loc = json_pack("[s, s, i]", "body", bad->field, bad->index);
-	if (bad->key != NULL)
-		json_array_append_new(loc, json_string(bad->key));
-	response_validation_at(req, loc, bad->msg, bad->type);
-}
-
 /* Checks the fields of a create request: 0 when valid (*requirements is
- * the trimmed text or NULL, *options the listener's options or NULL;
- * caller frees both), -1 with *bad set, or -2 after answering (a field of
- * the wrong type, storage down). */
+ * the trimmed text or NULL, caller frees), -1 with *bad set, or -2 after
+ * answering (a field of the wrong type, storage down). */
 static int
-podcasts_validate(struct request *req, json_t *body, char **requirements, json_t **options,
+podcasts_validate(struct request *req, json_t *body, char **requirements,
     struct podcasts_invalid *bad)
 {
 	struct storage *st = req->app->storage;
@@ -131,7 +82,6 @@ podcasts_validate(struct request *req, json_t *body, char **requirements, json_t
 	int rc = -1;
 
 	*requirements = NULL;
-	*options = NULL;
 	if (podcasts_string_field(req, body, "requirements", &req_text) != 0 ||
 	    podcasts_string_field(req, body, "original_file_url", &url) != 0)
 		return -2;   /* answered */
@@ -149,8 +99,6 @@ podcasts_validate(struct request *req, json_t *body, char **requirements, json_t
 		else
 			*requirements = trimmed;
 	}
-	if (podcasts_options(req, body, options, bad) != 0)
-		goto out;
 	if (url == NULL) {
 		*bad = (struct podcasts_invalid){ "original_file_url",
 		    "Field required: the URL of an uploaded document", "missing" };
@@ -180,10 +128,8 @@ podcasts_validate(struct request *req, json_t *body, char **requirements, json_t
 		break;
 	}
 out:
-	if (rc != 0) {
+	if (rc != 0)
 		g_clear_pointer(requirements, g_free);
-		g_clear_pointer(options, json_decref);
-	}
 	g_free(cause);
 	g_free(key);
 	g_free(prefix);
@@ -222,7 +168,7 @@ podcasts_create(struct request *req)
 	const struct config *cfg = req->app->cfg;
 	struct podcasts_invalid bad = { NULL, NULL, NULL };
 	struct db_conn *conn = NULL;
-	json_t *body, *podcast = NULL, *options = NULL;
+	json_t *body, *podcast = NULL;
 	char *requirements = NULL, *cause = NULL, id[ULID_LEN + 1];
 	const char *url;
 	gboolean over = FALSE;
@@ -251,7 +197,7 @@ podcasts_create(struct request *req)
 		response_error(req, 503, "Unable to verify ElevenLabs credits. Please try again later.");
 		goto out;
 	}
-	if ((valid = podcasts_validate(req, body, &requirements, &options, &bad)) == -2)
+	if ((valid = podcasts_validate(req, body, &requirements, &bad)) == -2)
 		goto out;
 	if ((conn = podcasts_db(req)) == NULL)
 		goto out;
@@ -264,13 +210,12 @@ podcasts_create(struct request *req)
 		if (over)
 			response_error(req, 429, "You have reached your podcast creation limit");
 		else
-			podcasts_refuse(req, &bad);
+			response_validation(req, "body", bad.field, bad.msg, bad.type);
 		goto out;
 	}
 	url = json_string_value(json_object_get(body, "original_file_url"));
 	ulid_new(id);
-	switch (podcast_store_create(conn, id, req->user->id, url, requirements, options, &podcast,
-	    &cause)) {
+	switch (podcast_store_create(conn, id, req->user->id, url, requirements, &podcast, &cause)) {
 	case PODCAST_CREATED:
 		break;
 	case PODCAST_OVER_QUOTA:
@@ -285,7 +230,6 @@ podcasts_create(struct request *req)
 out:
 	db_release(conn);
 	json_decref(podcast);
-	json_decref(options);
 	json_decref(body);
 	g_free(requirements);
 	g_free(cause);
@@ -366,6 +310,27 @@ podcasts_stream_url(struct request *req, json_t *podcast)
 	return url;
 }
 
+/* FIELD of a complete PODCAST holds a storage key (podcast_json_from_row:
+ * transcript_url, chapters_url): replaced by a stream URL for it, signed
+ * like stream_url; null when the podcast is not complete, has no such
+ * object, or the URL cannot be made. */
+static void
+podcasts_sign_field(struct request *req, json_t *podcast, const char *field)
+{
+	struct storage *st = req->app->storage;
+	const char *status = json_string_value(json_object_get(podcast, "status"));
+	const char *key = json_string_value(json_object_get(podcast, field));
+	char *url = NULL, *cause = NULL;
+
+	if (st != NULL && key != NULL && g_strcmp0(status, PODCAST_COMPLETE) == 0 &&
+	    (url = storage_stream_url(st, key, req->app->cfg->stream_url_ttl, &cause)) == NULL) {
+		log_error("%s stream URL for %s: %s", req->request_id, key, cause);
+		g_free(cause);
+	}
+	json_object_set_new(podcast, field, url != NULL ? json_string(url) : json_null());
+	g_free(url);
+}
+
 /* The podcast id in the path, or NULL after answering 404: an id that is
  * not a ULID names no podcast. */
 static const char *
@@ -416,6 +381,8 @@ podcasts_get(struct request *req)
 		json_object_set_new(podcast, "stream_url", json_string(stream));
 		g_free(stream);
 	}
+	podcasts_sign_field(req, podcast, "transcript_url");
+	podcasts_sign_field(req, podcast, "chapters_url");
 	response_json(req, 200, podcast);
 }
 
@@ -447,6 +414,16 @@ podcasts_delete(struct request *req)
 	if (key != NULL && storage_delete(st, key, &cause) != STORAGE_OK) {
 		log_error("%s podcast %s deleted, its audio %s not: %s", req->request_id, id, key, cause);
 		g_clear_pointer(&cause, g_free);
+	}
+	/* Its transcript and chapters, stored beside the MP3 by the task's rule. */
+	for (int i = 0; key != NULL && i < 2; i++) {
+		char *side = g_strdup_printf("podcasts/podcast_%s%s", id, i == 0 ? ".vtt" : ".chapters.json");
+
+		if (storage_delete(st, side, &cause) != STORAGE_OK) {
+			log_error("%s podcast %s deleted, its %s not: %s", req->request_id, id, side, cause);
+			g_clear_pointer(&cause, g_free);
+		}
+		g_free(side);
 	}
 	g_free(key);
 	g_free(final);

@@ -32,6 +32,10 @@ stream_content_type(const char *key)
 {
 	if (g_str_has_suffix(key, ".mp3"))
 		return "audio/mpeg";
+	if (g_str_has_suffix(key, ".vtt"))
+		return "text/vtt; charset=utf-8";
+	if (g_str_has_suffix(key, ".chapters.json"))
+		return "application/json+chapters";
 	if (g_str_has_suffix(key, ".pdf"))
 		return "application/pdf";
 	return "application/octet-stream";

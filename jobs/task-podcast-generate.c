@@ -21,7 +21,11 @@
  * to the voice provider) and the completion UPDATE finds it gone after the
  * MP3 is stored; the run then removes what it stored (its cached lines,
  * the MP3) and ends without a retry. The delete itself counted the podcast
- * against the quota (src/podcast-store.h). */
+ * against the quota (src/podcast-store.h).
+ *
+ * Beside the MP3 go its timed transcript (WebVTT) and chapters (JSON), from
+ * where the mixer put each line: stored before the completion, which
+ * records their keys; a retry writes them again (same keys, same bytes). */
 #include "autoconfig.h"
 
 #include <math.h>
@@ -38,6 +42,7 @@
 #include "pipeline/audio.h"
 #include "pipeline/extract.h"
 #include "pipeline/script.h"
+#include "pipeline/transcript.h"
 #include "pipeline/voice.h"
 #include "pipeline/writer.h"
 
@@ -105,8 +110,12 @@ gen_alive(struct gen *g)
 	return !g->gone;
 }
 
-/* A cancelled run removes what it stored: the MP3 (stored or not: its key
- * is fixed) and the line audio of SCRIPT (NULL: no script yet). Lines are
+/* What a run stores beside podcasts/podcast_{id}: the audio, its
+ * transcript and its chapters. */
+static const char *const gen_audio_suffixes[] = { ".mp3", ".vtt", ".chapters.json" };
+
+/* A cancelled run removes what it stored: the MP3, transcript and chapters
+ * (stored or not: their keys are fixed) and the line audio of SCRIPT (NULL: no script yet). Lines are
  * cached by content, so one another podcast shares is voiced again there,
  * which costs less than keeping audio of a deleted podcast. */
 static void
@@ -120,11 +129,13 @@ gen_cancel_cleanup(struct gen *g, const struct script *s)
 		g_free(cause);
 		return;
 	}
-	key = g_strdup_printf("podcasts/podcast_%s.mp3", g->id);
-	if (storage_delete(g->storage, key, &cause) != STORAGE_OK)
-		log_warn("podcast %s: cancelled, %s not removed: %s", g->id, key, cause);
-	g_clear_pointer(&cause, g_free);
-	g_free(key);
+	for (gsize k = 0; k < G_N_ELEMENTS(gen_audio_suffixes); k++) {
+		key = g_strdup_printf("podcasts/podcast_%s%s", g->id, gen_audio_suffixes[k]);
+		if (storage_delete(g->storage, key, &cause) != STORAGE_OK)
+			log_warn("podcast %s: cancelled, %s not removed: %s", g->id, key, cause);
+		g_clear_pointer(&cause, g_free);
+		g_free(key);
+	}
 	for (guint i = 0; s != NULL && i < s->lines->len; i++) {
 		key = voice_line_key(g->ctx->cfg, NULL, g_ptr_array_index(s->lines, i));
 		if (storage_delete(g->storage, key, &cause) == STORAGE_OK)
@@ -355,9 +366,11 @@ gen_tick(void *data)
 	return !task_should_stop(g->ctx);
 }
 
+/* The MP3 of CLIPS, and in CUES (one per line) where each line's voice is
+ * heard in it. */
 static GBytes *
 gen_mix(struct gen *g, const struct script *s, GPtrArray *clips, double *seconds,
-    struct pipeline_error *err)
+    struct transcript_cue *cues, struct pipeline_error *err)
 {
 	struct audio_mix *mix = audio_mix_new();
 	char *cause = NULL;
@@ -365,6 +378,7 @@ gen_mix(struct gen *g, const struct script *s, GPtrArray *clips, double *seconds
 
 	for (guint i = 0; i < clips->len; i++) {
 		const struct script_line *line = g_ptr_array_index(s->lines, i);
+		gsize from = audio_mix_samples(mix), first, end;
 
 		if (audio_mix_add(mix, g_ptr_array_index(clips, i), &cause) != 0) {
 			/* Dropped from the cache, so the retry voices it again. */
@@ -377,6 +391,8 @@ gen_mix(struct gen *g, const struct script *s, GPtrArray *clips, double *seconds
 			g_free(key);
 			goto out;
 		}
+		audio_mix_voiced(mix, from, &first, &end);
+		cues[i] = (struct transcript_cue){ (double)first / AUDIO_RATE, (double)end / AUDIO_RATE };
 		if (i + 1 < clips->len) {
 			const struct script_line *next = g_ptr_array_index(s->lines, i + 1);
 
@@ -393,14 +409,41 @@ out:
 	return mp3;
 }
 
+/* Stores the transcript and chapters of S beside the MP3: 0 and their keys
+ * in KEYS, or -1 and *err. NAMES: the hosts' display names (transcript.h). */
+static int
+gen_store_transcript(struct gen *g, const struct script *s, const struct transcript_cue *cues,
+    const char *const names[2], char *keys[2], struct pipeline_error *err)
+{
+	char *text[2] = { transcript_vtt(s, cues, names), transcript_chapters(s, cues) };
+	static const char *const types[2] = { TRANSCRIPT_VTT_TYPE, TRANSCRIPT_CHAPTERS_TYPE };
+	char *cause = NULL;
+	int rc = 0;
+
+	for (int k = 0; k < 2; k++) {
+		enum storage_result put;
+
+		keys[k] = g_strdup_printf("podcasts/podcast_%s%s", g->id, gen_audio_suffixes[k + 1]);
+		if (rc == 0 && (put = storage_put(g->storage, keys[k], text[k], strlen(text[k]), types[k],
+		    &cause)) != STORAGE_OK) {
+			pipeline_error_set(err, put == STORAGE_FAIL, "Uploading %s failed: %s", keys[k], cause);
+			rc = -1;
+		}
+		g_free(text[k]);
+	}
+	g_free(cause);
+	return rc;
+}
+
 /* One transaction: the row complete (once) and the owner's count raised
  * only by the run that made it complete. */
 static int
-gen_complete(struct gen *g, const char *url, double seconds, struct pipeline_error *err)
+gen_complete(struct gen *g, const char *url, double seconds, char *const keys[2],
+    struct pipeline_error *err)
 {
 	char *cause = NULL, dur[32];
 	struct db_conn *conn = db_acquire(g->ctx->db, &cause);
-	const char *params[] = { g->id, url, dur };
+	const char *params[] = { g->id, url, dur, keys[0], keys[1] };
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -415,8 +458,9 @@ gen_complete(struct gen *g, const char *url, double seconds, struct pipeline_err
 	PQclear(res);
 	res = db_exec(conn, NULL, "UPDATE podcasts SET status = 'complete', stage = 'complete', "
 	    "progress = 100, error = NULL, final_podcast_url = $2, duration = $3::int, "
+	    "transcript_vtt_key = $4, chapters_key = $5, "
 	    "updated_at = now() WHERE id = $1 AND status IS DISTINCT FROM 'complete' "
-	    "RETURNING owner_id", 3, params);
+	    "RETURNING owner_id", 5, params);
 	if (!db_ok(res))
 		goto db_fail;
 	if (PQntuples(res) == 0) {
@@ -464,7 +508,10 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	struct script *s = NULL;
 	GPtrArray *clips = NULL;
 	GBytes *mp3 = NULL;
-	char *cause = NULL, *key = NULL, *url = NULL;
+	struct transcript_cue *cues = NULL;
+	/* The hosts' names as the listener gave them (NULL: Dorothy, Will). */
+	const char *names[2] = { NULL, NULL };
+	char *cause = NULL, *key = NULL, *url = NULL, *keys[2] = { NULL, NULL };
 	enum task_result result = TASK_OK;
 	enum storage_result put;
 	double seconds = 0;
@@ -513,7 +560,8 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		goto fail;
 
 	gen_stage(&g, "mixing", GEN_AT_MIXING);
-	if ((mp3 = gen_mix(&g, s, clips, &seconds, &err)) == NULL)
+	cues = g_new0(struct transcript_cue, s->lines->len);
+	if ((mp3 = gen_mix(&g, s, clips, &seconds, cues, &err)) == NULL)
 		goto fail;
 
 	if (!gen_alive(&g))
@@ -526,8 +574,10 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		pipeline_error_set(&err, put == STORAGE_FAIL, "Uploading the MP3 failed: %s", cause);
 		goto fail;
 	}
+	if (gen_store_transcript(&g, s, cues, names, keys, &err) != 0)
+		goto fail;
 	url = storage_object_url(g.storage, key);
-	if (gen_complete(&g, url, seconds, &err) != 0 || g.gone)
+	if (gen_complete(&g, url, seconds, keys, &err) != 0 || g.gone)
 		goto fail;
 	log_info("podcast %s: complete, %u lines, %.1f s, %zu bytes", g.id, s->lines->len, seconds,
 	    g_bytes_get_size(mp3));
@@ -548,6 +598,9 @@ out:
 		g_ptr_array_unref(clips);
 	if (mp3 != NULL)
 		g_bytes_unref(mp3);
+	g_free(cues);
+	g_free(keys[0]);
+	g_free(keys[1]);
 	script_free(s);
 	storage_free(g.storage);
 	g_free(g.owner);

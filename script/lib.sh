@@ -3,7 +3,7 @@
 # Debian 12 packages the build, the services and the tests need.
 PP_PACKAGES="build-essential autoconf automake pkg-config libglib2.0-dev libpq-dev
 libhiredis-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libsystemd-dev
-libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libxml2-dev libzip-dev libespeak-ng-dev libmp3lame-dev
+libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libespeak-ng-dev libmp3lame-dev
 libmpg123-dev libsodium-dev mpg123 postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
 python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-redis
 python3-psycopg2 procps iproute2 curl python3-celery python3-jsonschema"
@@ -13,6 +13,9 @@ PP_PACKAGES="$PP_PACKAGES chromium"
 # promtool checks /metrics' exposition (tests/integration/test_metrics.py);
 # Debian ships it only inside the prometheus package (its service is not started).
 PP_PACKAGES="$PP_PACKAGES prometheus"
+# The transcript test (tests/integration/test_pipeline_transcript.py) reads the
+# WebVTT with a real parser, Debian's webvtt-py.
+PP_PACKAGES="$PP_PACKAGES python3-webvtt"
 command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 
