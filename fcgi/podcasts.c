@@ -15,6 +15,8 @@
 #include "route.h"
 #include "storage.h"
 
+#include "../jobs/pipeline/listener.h"
+
 #define PODCAST_REQUIREMENTS_MAX 2000
 #define PODCAST_LIST_DEFAULT 50
 #define PODCAST_LIST_MAX 200
@@ -62,18 +64,65 @@ podcasts_string_field(struct request *req, json_t *body, const char *name, const
 }
 
 /* Why a create request's body is refused (answered only after the quota,
- * whose 429 comes first). */
+ * whose 429 comes first). A listener option's host member is located
+ * deeper: ["body", "hosts", INDEX, KEY]. */
 struct podcasts_invalid {
 	const char *field;
 	const char *msg;
 	const char *type;
+	gboolean host;
+	int index;
+	const char *key;
 };
 
-/* Checks the fields of a create request: 0 when valid (*requirements is
- * the trimmed text or NULL, caller frees), -1 with *bad set, or -2 after
- * answering (a field of the wrong type, storage down). */
+/* The voice provider whose voices a request's hosts may name. */
+static const char *
+podcasts_voice_provider(const struct config *cfg)
+{
+	return cfg->elevenlabs_api_key != NULL && *cfg->elevenlabs_api_key != '\0' ? "elevenlabs" : "espeak";
+}
+
+/* The listener's options of BODY: 0 with *options (NULL when none is
+ * asked, else the stored form, a new reference), or -1 with *bad. */
 static int
-podcasts_validate(struct request *req, json_t *body, char **requirements,
+podcasts_options(struct request *req, json_t *body, json_t **options, struct podcasts_invalid *bad)
+{
+	struct listener_options opts;
+	struct listener_invalid why;
+
+	*options = NULL;
+	if (listener_options_parse(body, podcasts_voice_provider(req->app->cfg), &opts, &why) != 0) {
+		*bad = (struct podcasts_invalid){ why.field, why.msg, why.type, why.index >= 0,
+		    why.index, why.key };
+		return -1;
+	}
+	if (listener_options_any(&opts))
+		*options = listener_options_to_json(&opts);
+	listener_options_clear(&opts);
+	return 0;
+}
+
+static void
+podcasts_refuse(struct request *req, const struct podcasts_invalid *bad)
+{
+	json_t *loc;
+
+	if (!bad->host) {
+		response_validation(req, "body", bad->field, bad->msg, bad->type);
+		return;
+	}
+	loc = json_pack("[s, s, i]", "body", bad->field, bad->index);
+	if (bad->key != NULL)
+		json_array_append_new(loc, json_string(bad->key));
+	response_validation_at(req, loc, bad->msg, bad->type);
+}
+
+/* Checks the fields of a create request: 0 when valid (*requirements is
+ * the trimmed text or NULL, *options the listener's options or NULL;
+ * caller frees both), -1 with *bad set, or -2 after answering (a field of
+ * the wrong type, storage down). */
+static int
+podcasts_validate(struct request *req, json_t *body, char **requirements, json_t **options,
     struct podcasts_invalid *bad)
 {
 	struct storage *st = req->app->storage;
@@ -82,6 +131,7 @@ podcasts_validate(struct request *req, json_t *body, char **requirements,
 	int rc = -1;
 
 	*requirements = NULL;
+	*options = NULL;
 	if (podcasts_string_field(req, body, "requirements", &req_text) != 0 ||
 	    podcasts_string_field(req, body, "original_file_url", &url) != 0)
 		return -2;   /* answered */
@@ -99,6 +149,8 @@ podcasts_validate(struct request *req, json_t *body, char **requirements,
 		else
 			*requirements = trimmed;
 	}
+	if (podcasts_options(req, body, options, bad) != 0)
+		goto out;
 	if (url == NULL) {
 		*bad = (struct podcasts_invalid){ "original_file_url",
 		    "Field required: the URL of an uploaded document", "missing" };
@@ -128,8 +180,10 @@ podcasts_validate(struct request *req, json_t *body, char **requirements,
 		break;
 	}
 out:
-	if (rc != 0)
+	if (rc != 0) {
 		g_clear_pointer(requirements, g_free);
+		g_clear_pointer(options, json_decref);
+	}
 	g_free(cause);
 	g_free(key);
 	g_free(prefix);
@@ -168,7 +222,7 @@ podcasts_create(struct request *req)
 	const struct config *cfg = req->app->cfg;
 	struct podcasts_invalid bad = { NULL, NULL, NULL };
 	struct db_conn *conn = NULL;
-	json_t *body, *podcast = NULL;
+	json_t *body, *podcast = NULL, *options = NULL;
 	char *requirements = NULL, *cause = NULL, id[ULID_LEN + 1];
 	const char *url;
 	gboolean over = FALSE;
@@ -197,7 +251,7 @@ podcasts_create(struct request *req)
 		response_error(req, 503, "Unable to verify ElevenLabs credits. Please try again later.");
 		goto out;
 	}
-	if ((valid = podcasts_validate(req, body, &requirements, &bad)) == -2)
+	if ((valid = podcasts_validate(req, body, &requirements, &options, &bad)) == -2)
 		goto out;
 	if ((conn = podcasts_db(req)) == NULL)
 		goto out;
@@ -210,12 +264,13 @@ podcasts_create(struct request *req)
 		if (over)
 			response_error(req, 429, "You have reached your podcast creation limit");
 		else
-			response_validation(req, "body", bad.field, bad.msg, bad.type);
+			podcasts_refuse(req, &bad);
 		goto out;
 	}
 	url = json_string_value(json_object_get(body, "original_file_url"));
 	ulid_new(id);
-	switch (podcast_store_create(conn, id, req->user->id, url, requirements, &podcast, &cause)) {
+	switch (podcast_store_create(conn, id, req->user->id, url, requirements, options, &podcast,
+	    &cause)) {
 	case PODCAST_CREATED:
 		break;
 	case PODCAST_OVER_QUOTA:
@@ -230,6 +285,7 @@ podcasts_create(struct request *req)
 out:
 	db_release(conn);
 	json_decref(podcast);
+	json_decref(options);
 	json_decref(body);
 	g_free(requirements);
 	g_free(cause);

@@ -104,6 +104,9 @@ void response_error(struct request *req, int status, const char *detail);
 /* 422 {"detail":[{"loc":["body", FIELD] or ["query", FIELD],"msg":MSG,"type":TYPE}]}; WHERE is "body", "query" or "path". */
 void response_validation(struct request *req, const char *where, const char *field,
     const char *msg, const char *type);
+/* The same with a deeper location: LOC (stolen) is the whole "loc" array,
+ * e.g. ["body", "hosts", 0, "voice"]. */
+void response_validation_at(struct request *req, json_t *loc, const char *msg, const char *type);
 void response_empty(struct request *req, int status);
 /* STATUS with LEN bytes of the regular file open at FD, from offset FIRST,
  * as the body (Content-Type and other headers set before). FD becomes the

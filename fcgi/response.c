@@ -117,6 +117,12 @@ response_validation(struct request *req, const char *where, const char *field,
 
 	if (field != NULL)
 		json_array_append_new(loc, json_string(field));
+	response_validation_at(req, loc, msg, type);
+}
+
+void
+response_validation_at(struct request *req, json_t *loc, const char *msg, const char *type)
+{
 	response_json(req, 422, json_pack("{s:[{s:s, s:o, s:s, s:n}]}", "detail",
 	    "type", type, "loc", loc, "msg", msg, "input"));
 }

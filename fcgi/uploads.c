@@ -34,8 +34,37 @@ storage_app_fini(struct app *app)
 
 const struct app_module storage_app_module = { "storage", storage_app_init, storage_app_fini };
 
-/* The Content-Type for NAME: the configured type whose subtype is the
- * file's extension ("application/pdf" for ".pdf"), else the first one. */
+/* The document types the pipeline reads (jobs/pipeline/extract.c), by
+ * the extension a browser's file name has. */
+static const struct {
+	const char *extension;
+	const char *type;
+} uploads_types[] = {
+	{ "pdf", "application/pdf" },
+	{ "txt", "text/plain" }, { "text", "text/plain" },
+	{ "md", "text/markdown" }, { "markdown", "text/markdown" },
+	{ "html", "text/html" }, { "htm", "text/html" }, { "xhtml", "application/xhtml+xml" },
+	{ "epub", "application/epub+zip" },
+	{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+};
+
+/* Whether the configured TYPE is the one for extension EXT: the type the
+ * table gives it, or one whose subtype is the extension itself. */
+static gboolean
+uploads_type_fits(const char *type, const char *ext)
+{
+	const char *slash = strchr(type, '/');
+
+	for (gsize i = 0; i < G_N_ELEMENTS(uploads_types); i++)
+		if (g_ascii_strcasecmp(uploads_types[i].extension, ext) == 0 &&
+		    g_ascii_strcasecmp(uploads_types[i].type, type) == 0)
+			return TRUE;
+	return slash != NULL && g_ascii_strcasecmp(slash + 1, ext) == 0;
+}
+
+/* The Content-Type for NAME: the configured type that fits its extension
+ * (".docx": application/vnd.openxmlformats-...; ".pdf": application/pdf),
+ * else the first one. */
 static char *
 uploads_content_type(const char *types, const char *name)
 {
@@ -44,15 +73,12 @@ uploads_content_type(const char *types, const char *name)
 	char *chosen = NULL;
 
 	for (char **t = list; *t != NULL; t++) {
-		const char *slash;
-
 		g_strstrip(*t);
 		if (**t == '\0')
 			continue;
 		if (chosen == NULL)
 			chosen = g_strdup(*t);
-		slash = strchr(*t, '/');
-		if (ext != NULL && slash != NULL && g_ascii_strcasecmp(slash + 1, ext + 1) == 0) {
+		if (ext != NULL && uploads_type_fits(*t, ext + 1)) {
 			g_free(chosen);
 			chosen = g_strdup(*t);
 			break;

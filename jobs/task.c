@@ -3,10 +3,28 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "log.h"
 #include "task.h"
-#include "worker.h"
+#include "tasks.h"
 
 volatile sig_atomic_t task_stop_requested;
+
+#ifdef WORKER_MASTER
+/* Placeholders in the master's task table (jobs/tasks.c): never called. */
+enum task_result
+task_run_elsewhere(struct task_ctx *ctx)
+{
+	return task_error(ctx, TASK_FAIL, "task %s run by the worker master (a bug)", ctx->task);
+}
+
+int
+task_hook_elsewhere(const struct config *cfg, const char *job_id, json_t *args, const char *error)
+{
+	(void)cfg, (void)args, (void)error;
+	log_error("job %s: on_dead hook run by the worker master (a bug)", job_id);
+	return 0;
+}
+#endif
 
 /* Set once at start-up, before any child is forked. */
 static gboolean task_tests_enabled;

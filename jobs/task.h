@@ -13,6 +13,8 @@
 #ifndef PP_TASK_H
 #define PP_TASK_H
 
+#include <signal.h>
+
 #include <glib.h>
 #include <jansson.h>
 
@@ -70,6 +72,10 @@ extern const struct task_def task_table[];
 extern const struct task_def task_test_table[];
 void task_enable_test_tasks(gboolean enable);
 gboolean task_test_tasks_enabled(void);
+
+/* Set in a job child by SIGUSR1 (soft time limit or shutdown); read by
+ * task_should_stop(). */
+extern volatile sig_atomic_t task_stop_requested;
 
 void task_heartbeat(struct task_ctx *ctx);
 gboolean task_should_stop(struct task_ctx *ctx);

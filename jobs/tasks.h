@@ -21,4 +21,8 @@ enum task_result task_podcast_generate_run(struct task_ctx *ctx);
 int task_podcast_generate_dead(const struct config *cfg, const char *job_id, json_t *args,
     const char *error);
 
+/* jobs/task.c, in the master only: what its table names instead. */
+enum task_result task_run_elsewhere(struct task_ctx *ctx);
+int task_hook_elsewhere(const struct config *cfg, const char *job_id, json_t *args, const char *error);
+
 #endif

@@ -1,122 +1,62 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1   /* close_range, memfd_create */
+#endif
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "db.h"
 #include "log.h"
 #include "worker.h"
 
-#define WORKER_MSG_MAX (1024 * 1024)
-
-/* The serial number of the job running (0: none), and of the job the last
- * stop request was for. The master sends SIGUSR1 with sigqueue() and the
- * job's serial: a request for a job that has already ended (the soft limit
- * crossing its end) is stale, and one that comes before its job started
- * here (a shutdown right after the job was handed over) still counts. */
-static volatile sig_atomic_t worker_child_serial, worker_child_stop_for;
-
-static void
-worker_child_on_usr1(int sig, siginfo_t *info, void *uctx)
+/* Where podcastpro-job is: PP_JOB_PROGRAM (tests), else next to this
+ * program (a build tree, or both installed in one directory), else
+ * PKGLIBEXECDIR. NULL and *cause when it is nowhere. */
+char *
+worker_child_program(char **cause)
 {
-	/* Anyone but the master (kill -USR1) means the running job. */
-	int serial = info != NULL && info->si_code == SI_QUEUE ? info->si_value.sival_int : worker_child_serial;
+	const char *forced = g_getenv("PP_JOB_PROGRAM");
+	char *self, *path;
 
-	worker_child_stop_for = serial;
-	if (serial != 0 && serial == worker_child_serial)
-		task_stop_requested = 1;
-}
-
-static void
-worker_child_signals(void)
-{
-	struct sigaction sa;
-	sigset_t all;
-
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	/* The master's GLib handlers write to its wakeup pipe: not ours. */
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = NULL;
-	sa.sa_sigaction = worker_child_on_usr1;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
-/* Runs one job described by MSG; returns the result message. */
-static char *
-worker_child_run(struct worker *w, struct db_pool *db, const char *msg, size_t len)
-{
-	json_t *in = json_loadb(msg, len, 0, NULL), *out;
-	const char *raw = json_string_value(json_object_get(in, "raw"));
-	struct queue_job *job = NULL;
-	const struct task_def *def;
-	struct task_ctx ctx;
-	enum task_result res;
-	char *cause = NULL, *text, *copy;
-	int max_retries, serial;
-	double started = queue_now();
-
-	memset(&ctx, 0, sizeof ctx);
-	if (raw == NULL || (job = queue_job_decode(raw, strlen(raw), &cause)) == NULL) {
-		out = json_pack("{s:s, s:s, s:f}", "status", "fail", "error",
-		    cause != NULL ? cause : "bad message from the master", "started_at", started);
-		goto out;
+	if (forced != NULL && *forced != '\0') {
+		if (g_file_test(forced, G_FILE_TEST_IS_EXECUTABLE))
+			return g_strdup(forced);
+		*cause = g_strdup_printf("PP_JOB_PROGRAM=%s is not an executable", forced);
+		return NULL;
 	}
-	if ((def = task_find(job->task)) == NULL) {
-		out = json_pack("{s:s, s:s, s:f}", "status", "fail", "error", "unknown task", "started_at", started);
-		goto out;
+	if ((self = g_file_read_link("/proc/self/exe", NULL)) != NULL) {
+		char *dir = g_path_get_dirname(self);
+
+		path = g_build_filename(dir, "podcastpro-job", NULL);
+		g_free(dir);
+		g_free(self);
+		if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+			return path;
+		g_free(path);
 	}
-	max_retries = def->max_retries >= 0 ? def->max_retries : w->cfg->retry_max;
-	serial = (int)json_integer_value(json_object_get(in, "serial"));
-	worker_child_serial = serial;
-	task_stop_requested = serial != 0 && worker_child_stop_for == serial;
-	ctx.job_id = job->id;
-	ctx.task = job->task;
-	ctx.queue = job->queue;
-	ctx.args = job->args;
-	ctx.retries = job->attempt - 1;
-	ctx.delivery = (int)json_integer_value(json_object_get(in, "deliveries"));
-	ctx.cfg = w->cfg;
-	ctx.db = db;
-	ctx.last_attempt = ctx.retries >= max_retries;
-	res = def->run(&ctx);
-	worker_child_serial = 0;
-	out = json_pack("{s:s, s:f, s:f}", "status", res == TASK_OK ? "ok" : res == TASK_RETRY ? "retry" : "fail",
-	    "started_at", started, "retry_min_delay", ctx.retry_min_delay);
-	if (res != TASK_OK)
-		json_object_set_new(out, "error", json_string(ctx.error != NULL ? ctx.error : "failed without a message"));
-	if (ctx.result != NULL)
-		json_object_set_new(out, "result", ctx.result);
-	g_free(ctx.error);
-out:
-	text = json_dumps(out, JSON_COMPACT);
-	if (text == NULL || strlen(text) >= WORKER_MSG_MAX) {
-		free(text);
-		text = strdup("{\"status\":\"retry\",\"error\":\"task result too large\"}");
-	}
-	copy = g_strdup(text);
-	free(text);
-	json_decref(out);
-	json_decref(in);
-	queue_job_free(job);
-	g_free(cause);
-	return copy;
+	path = g_build_filename(PKGLIBEXECDIR, "podcastpro-job", NULL);
+	if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+		return path;
+	*cause = g_strdup_printf("%s is missing: the worker runs its jobs in it", path);
+	g_free(path);
+	return NULL;
 }
 
 void
+worker_child_environ(struct worker *w)
+{
+	g_strfreev(w->job_env);
+	w->job_env = config_environ(w->cfg, g_get_environ());
+}
+
+/* In any process just forked from the master, first. */
+static void
 worker_child_detach(struct worker *w)
 {
 	/* A child never outlives its master: a job would run unsupervised
@@ -125,45 +65,70 @@ worker_child_detach(struct worker *w)
 	if (getppid() != w->pid)
 		_exit(1);
 	worker_signals_child();
-	worker_child_signals();
-	/* The master's ends of the children's sockets and of Redis: never
-	 * ours to write, and closed here so nothing does by mistake. */
-	for (int i = 0; i < w->concurrency; i++) {
-		if (w->children[i].pid != 0 && w->children[i].fd >= 0)
-			close(w->children[i].fd);
-	}
-	if (w->cmd.ac != NULL)
-		close(w->cmd.ac->c.fd);
-	if (w->fetch.ac != NULL)
-		close(w->fetch.ac->c.fd);
+}
+
+/* In a forked child: FD becomes fd 3, every other descriptor of the
+ * master's (children's sockets, Redis, the signalfd, log files) is closed,
+ * and podcastpro-job replaces this process. Never returns. */
+static void G_GNUC_NORETURN
+worker_child_exec(struct worker *w, int fd, const char *mode)
+{
+	char master[32], max_tasks[32];
+	const char *argv[8];
+	int n = 0;
+
+	worker_child_detach(w);
+	/* fd 3 without close-on-exec (dup2 clears it), everything above it gone. */
+	if (fd == WORKER_JOB_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, WORKER_JOB_FD) < 0)
+		goto fail;
+	if (close_range(WORKER_JOB_FD + 1, ~0U, 0) != 0)
+		goto fail;
+	g_snprintf(master, sizeof master, "--master=%d", (int)w->pid);
+	g_snprintf(max_tasks, sizeof max_tasks, "--max-tasks=%d", w->max_tasks_per_child);
+	argv[n++] = "podcastpro-job";
+	argv[n++] = master;
+	argv[n++] = max_tasks;
+	if (w->loglevel != NULL)
+		argv[n++] = w->loglevel;
+	if (mode != NULL)
+		argv[n++] = mode;
+	argv[n] = NULL;
+	execve(w->job_program, (char **)argv, w->job_env);
+fail:
+	/* The master logs the child's exit status; this says why. */
+	log_error("cannot run %s: %s", w->job_program, g_strerror(errno));
+	_exit(127);
 }
 
 void
 worker_child_main(struct worker *w, int fd)
 {
-	struct db_pool *db = NULL;
-	char *buf;
-	int done = 0;
+	worker_child_exec(w, fd, NULL);
+}
 
-	worker_child_detach(w);
-	if (w->cfg->database_url != NULL)
-		db = db_pool_new_from_config(w->cfg);   /* connects on first use */
-	buf = g_malloc(WORKER_MSG_MAX);
-	for (;;) {
-		ssize_t n = recv(fd, buf, WORKER_MSG_MAX, 0);
-		char *result;
+void
+worker_child_hook(struct worker *w, const char *task, const char *job_id, json_t *args, const char *error)
+{
+	json_t *desc = json_pack("{s:s, s:s, s:O?, s:s?}", "task", task, "job_id", job_id, "args", args,
+	    "error", error);
+	char *text = desc != NULL ? json_dumps(desc, JSON_COMPACT) : NULL;
+	int fd = memfd_create("podcastpro-hook", MFD_CLOEXEC);
+	size_t len = text != NULL ? strlen(text) : 0, off = 0;
 
-		if (n < 0 && errno == EINTR)
+	json_decref(desc);
+	if (text == NULL || fd < 0)
+		_exit(1);
+	while (off < len) {
+		ssize_t k = write(fd, text + off, len - off);
+
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
-		result = worker_child_run(w, db, buf, (size_t)n);
-		while (send(fd, result, strlen(result), MSG_NOSIGNAL) < 0 && errno == EINTR)
-			;
-		g_free(result);
-		if (++done >= w->max_tasks_per_child)
-			break;
+		if (k <= 0)
+			_exit(1);
+		off += (size_t)k;
 	}
-	/* _exit: nothing of the master's (atexit, leak checks) runs here. */
-	_exit(0);
+	free(text);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		_exit(1);
+	worker_child_exec(w, fd, "--hook");
 }

@@ -4,8 +4,8 @@
  * marks the row failed in PostgreSQL, and a database that hangs would hang
  * whatever runs it. The master must not block: heartbeats, fetches, time
  * limits and every other job depend on its loop. So each hook runs in a
- * short-lived process forked for it (detached from the master's sockets
- * like a job child), watched by the loop and killed after
+ * short-lived process forked for it, which executes podcastpro-job --hook
+ * (jobs/job-main.c) like a job child, watched by the loop and killed after
  * WORKER_HOOK_TIMEOUT_S. A hook that fails (exit status 1, killed, timed
  * out) is tried again after 1 s, doubling to a minute, until an hour has
  * passed since the job died. The master itself never opens a database
@@ -145,14 +145,8 @@ worker_hook_start(struct worker_hook *h)
 		g_free(why);
 		return;
 	}
-	if (pid == 0) {
-		int rc;
-
-		worker_child_detach(w);
-		rc = h->def->on_dead(w->cfg, h->job_id, h->args, h->error);
-		/* _exit: nothing of the master's (atexit, leak checks) runs here. */
-		_exit(rc == 0 ? 0 : 1);
-	}
+	if (pid == 0)
+		worker_child_hook(w, h->def->name, h->job_id, h->args, h->error);
 	h->pid = pid;
 	worker_watch_child(pid, worker_hook_exited, h);
 	h->timer = g_timeout_add_seconds(WORKER_HOOK_TIMEOUT_S, worker_hook_timeout_cb, h);

@@ -125,6 +125,7 @@ worker_on_hup(gpointer data)
 	w->cfg = cfg;
 	config_set(cfg);
 	worker_apply_log(cfg);
+	worker_child_environ(w);
 	if (!w->stopping)
 		worker_pool_roll(w);
 	return G_SOURCE_CONTINUE;
@@ -231,6 +232,7 @@ main(int argc, char **argv)
 	struct worker *w = &worker;
 	GOptionContext *octx;
 	GError *error = NULL;
+	char *cause = NULL;
 	struct config *cfg;
 	int status = 0;
 
@@ -270,6 +272,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "podcastpro-worker: no queue to consume\n");
 		return 2;
 	}
+	if ((w->job_program = worker_child_program(&cause)) == NULL) {
+		fprintf(stderr, "podcastpro-worker: %s\n", cause);
+		g_free(cause);
+		return 1;
+	}
+	if (opt_loglevel != NULL)
+		w->loglevel = g_strdup_printf("--loglevel=%s", opt_loglevel);
+	worker_child_environ(w);
 	w->name = worker_expand_name(opt_hostname != NULL ? opt_hostname : "pp@%h");
 	w->pid = getpid();
 	w->started_at = queue_now();
@@ -332,6 +342,9 @@ main(int argc, char **argv)
 	g_strfreev(w->queues);
 	g_strfreev(w->streams);
 	g_free(w->name);
+	g_free(w->job_program);
+	g_free(w->loglevel);
+	g_strfreev(w->job_env);
 	g_rand_free(w->rng);
 	g_main_loop_unref(w->loop);
 	config_set(NULL);

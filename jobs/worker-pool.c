@@ -73,6 +73,14 @@ worker_child_read(struct worker *w, struct worker_child *c)
 			alive = FALSE;
 			break;
 		}
+		if (!c->ready) {
+			/* Its first message: podcastpro-job has started and waits
+			 * for jobs. Until then it is not idle, so no job's time
+			 * limit runs while the child is still starting. */
+			c->ready = TRUE;
+			log_debug("worker child %d ready", (int)c->pid);
+			continue;
+		}
 		if ((job = c->job) == NULL) {
 			log_warn("child %d: message without a job", (int)c->pid);
 			continue;
@@ -241,7 +249,7 @@ worker_pool_idle(struct worker *w)
 	for (int i = 0; i < w->concurrency; i++) {
 		const struct worker_child *c = &w->children[i];
 
-		n += c->pid != 0 && c->job == NULL && !c->retiring && c->io_watch != 0;
+		n += c->pid != 0 && c->ready && c->job == NULL && !c->retiring && c->io_watch != 0;
 	}
 	return n;
 }
@@ -267,7 +275,7 @@ worker_pool_run(struct worker *w, struct worker_job *job)
 		char *text;
 		ssize_t n;
 
-		if (c->pid == 0 || c->job != NULL || c->retiring || c->io_watch == 0)
+		if (c->pid == 0 || !c->ready || c->job != NULL || c->retiring || c->io_watch == 0)
 			continue;
 		serial = serial == INT_MAX ? 1 : serial + 1;
 		msg = json_pack("{s:s, s:i, s:i}", "raw", job->raw, "deliveries", job->deliveries, "serial", serial);

@@ -8,7 +8,8 @@
  *   worker-jobs.c    fetch, dispatch, outcomes (ack, retry, dead), reclaim,
  *                    heartbeats, delayed jobs, events, published state
  *   worker-pool.c    preforked children: spawn, replace, time limits
- *   worker-child.c   the child's side: read a job, run its task, answer
+ *   worker-child.c   a child's start: it executes podcastpro-job (job-main.c),
+ *                    which runs the tasks, so the master links none of them
  *   worker-hook.c    tasks' on_dead hooks, each in a process of its own
  *   worker-signals.c SIGTERM/SIGINT/SIGHUP and child exits from a signalfd on
  *                    the main loop (no GLib helper thread: forks stay safe)
@@ -55,6 +56,7 @@ struct worker_child {
 	int job_serial;            /* its serial number, sent with stop requests */
 	gint64 job_started_us;     /* monotonic */
 	int tasks_done;
+	gboolean ready;            /* said it is ready (its program started) */
 	gboolean retiring;         /* exits after its current job; no new jobs */
 	gboolean soft_sent;
 	char *kill_reason;         /* why the master killed it, or NULL (owned) */
@@ -104,6 +106,9 @@ struct worker {
 	int nqueues;
 	int concurrency;
 	int max_tasks_per_child;
+	char *loglevel;                  /* "--loglevel=L" for the children, or NULL */
+	char *job_program;               /* podcastpro-job's path (worker-child.c) */
+	char **job_env;                  /* the children's environment: cfg exported */
 	GMainLoop *loop;
 	GRand *rng;
 
@@ -181,11 +186,18 @@ void worker_pool_stop(struct worker *w);
 void worker_pool_kill(struct worker *w, const char *reason);
 void worker_pool_roll(struct worker *w);
 
-/* worker-child.c: the child's main; never returns. */
+/* worker-child.c. Children are forked by the master and execute
+ * podcastpro-job with FD (their end of the socketpair) as fd 3; a hook's
+ * process executes it with --hook and the hook described on fd 3. */
+#define WORKER_JOB_FD 3
+/* podcastpro-job's path (new string), or NULL and *cause. */
+char *worker_child_program(char **cause);
+/* (Re)builds w->job_env from w->cfg: after every configuration load. */
+void worker_child_environ(struct worker *w);
+/* In a forked child: never return. */
 void worker_child_main(struct worker *w, int fd) G_GNUC_NORETURN;
-/* In any process just forked from the master: dies with the master, takes
- * default signal handlers, closes the master's sockets (children, Redis). */
-void worker_child_detach(struct worker *w);
+void worker_child_hook(struct worker *w, const char *task, const char *job_id, json_t *args,
+    const char *error) G_GNUC_NORETURN;
 
 /* worker-signals.c: blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD and reads
  * them on the default main context: ON_TERM(DATA) for SIGTERM and SIGINT,
@@ -212,9 +224,6 @@ void worker_hooks_stop(struct worker *w);
 /* At exit: kills the hooks' processes still running; logs what was not done. */
 void worker_hooks_close(struct worker *w);
 
-/* Set in a child by SIGUSR1 (soft time limit or shutdown); read by
- * task_should_stop(). */
-extern volatile sig_atomic_t task_stop_requested;
 
 /* worker-metrics.c: counts (RUNTIME_S < 0: the job did not run) and
  * publishes them to Redis for the responder's /metrics. */

@@ -11,7 +11,7 @@ dist_migrations_DATA += migrations/0002_jobs.sql
 
 podcastpro_fcgi_SOURCES += fcgi/auth.c fcgi/auth.h fcgi/podcasts.c
 podcastpro_ctl_SOURCES += jobs/ctl-token.c
-podcastpro_worker_SOURCES += jobs/task-sweep.c jobs/task-sweep.h
+podcastpro_job_SOURCES += jobs/task-sweep.c jobs/task-sweep.h
 
 check_PROGRAMS += tests/unit/test-jwt
 tests_unit_test_jwt_SOURCES = tests/unit/test-jwt.c

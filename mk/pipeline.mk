@@ -1,14 +1,16 @@
 # pipeline: document -> script -> voices -> MP3 (issue 6). The stages live in
 # libpipeline.a so the unit tests link them without the worker; the task
-# (jobs/task-podcast-generate.c) joins podcastpro-worker.
-PIPELINE_CFLAGS = $(POPPLER_CFLAGS) $(ESPEAK_CFLAGS) $(MPG123_CFLAGS) $(LAME_CFLAGS)
-PIPELINE_LIBS = libpipeline.a $(POPPLER_LIBS) $(ESPEAK_LIBS) $(MPG123_LIBS) $(LAME_LIBS) -lm
+# (jobs/task-podcast-generate.c) joins podcastpro-job, never the master.
+PIPELINE_CFLAGS = $(POPPLER_CFLAGS) $(XML_CFLAGS) $(ZIP_CFLAGS) $(ESPEAK_CFLAGS) $(MPG123_CFLAGS) $(LAME_CFLAGS)
+PIPELINE_LIBS = libpipeline.a $(POPPLER_LIBS) $(XML_LIBS) $(ZIP_LIBS) $(ESPEAK_LIBS) $(MPG123_LIBS) $(LAME_LIBS) -lm
 
 noinst_LIBRARIES += libpipeline.a
 libpipeline_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs/pipeline $(PIPELINE_CFLAGS)
 libpipeline_a_SOURCES = \
 	jobs/pipeline/error.c jobs/pipeline/error.h \
-	jobs/pipeline/extract.c jobs/pipeline/extract.h \
+	jobs/pipeline/extract.c jobs/pipeline/extract.h jobs/pipeline/extract-private.h \
+	jobs/pipeline/extract-html.c jobs/pipeline/extract-epub.c jobs/pipeline/extract-docx.c \
+	jobs/pipeline/extract-zip.c \
 	jobs/pipeline/script.c jobs/pipeline/script.h \
 	jobs/pipeline/writer.h jobs/pipeline/writers.c \
 	jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
@@ -50,6 +52,17 @@ dist_migrations_DATA += migrations/0003_pipeline.sql
 dist_migrations_DATA += migrations/0007_transcript.sql
 EXTRA_DIST += tests/data doc/pipeline.md doc/sample.pdf
 
-# The task, in the worker. libpipeline.a comes before the core library it uses.
-podcastpro_worker_SOURCES += jobs/task-podcast-generate.c
-podcastpro_worker_LDADD += $(PIPELINE_LIBS) $(CORE_LIBS)
+# The task, in the worker's job program. libpipeline.a comes before the core
+# library it uses.
+podcastpro_job_SOURCES += jobs/task-podcast-generate.c
+podcastpro_job_LDADD += $(PIPELINE_LIBS) $(CORE_LIBS)
+
+# The listener's options (issue 15): the responder checks them, the worker
+# reads them back, so the module is in the core library both link.
+libpodcastpro_a_SOURCES += jobs/pipeline/listener.c jobs/pipeline/listener.h
+dist_migrations_DATA += migrations/0006_listener_options.sql
+check_PROGRAMS += tests/unit/test-listener
+TESTS += tests/unit/test-listener
+tests_unit_test_listener_SOURCES = tests/unit/test-listener.c
+tests_unit_test_listener_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
+tests_unit_test_listener_LDADD = $(PIPELINE_TEST_LDADD)

@@ -92,8 +92,10 @@ static const struct config_entry config_table[] = {
 	S("PUBLIC_URL", public_url, "http://127.0.0.1:8080", 0, 0, config_check_http_url,
 	    "the API's public base URL, used in upload and stream URLs"),
 	I("MAX_FILE_SIZE_MB", max_file_size_mb, "10", 1, 4096, "largest upload, MiB"),
-	S("UPLOAD_CONTENT_TYPES", upload_content_types, "application/pdf", 0, 0, NULL,
-	    "comma-separated Content-Type prefixes accepted for uploads"),
+	S("UPLOAD_CONTENT_TYPES", upload_content_types,
+	    "application/pdf,text/plain,text/markdown,text/html,application/xhtml+xml,application/epub+zip,"
+	    "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 0, 0, NULL,
+	    "comma-separated Content-Types of upload forms: the one fitting the file's extension, else the first"),
 	I("STREAM_URL_TTL", stream_url_ttl, "3600", 1, 604800, "seconds a stream URL stays valid"),
 	S("SENDFILE_MODE", sendfile_mode, "nginx", 0, 0, config_check_sendfile,
 	    "how local audio is handed to the web server: nginx (X-Accel-Redirect), lighttpd (X-Sendfile), off"),
@@ -515,6 +517,32 @@ config_load_or_report(const char *env_file, unsigned want)
 	    problems->len == 1 ? "" : "s");
 	g_ptr_array_unref(problems);
 	return NULL;
+}
+
+char **
+config_environ(const struct config *cfg, char **envp)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(config_table); i++) {
+		const struct config_entry *e = &config_table[i];
+		char number[32];
+		const char *v = NULL;
+
+		switch (e->type) {
+		case CONFIG_STRING:
+			v = G_STRUCT_MEMBER(char *, cfg, e->offset);
+			break;
+		case CONFIG_BOOL:
+			v = G_STRUCT_MEMBER(gboolean, cfg, e->offset) ? "true" : "false";
+			break;
+		case CONFIG_INT:
+			g_snprintf(number, sizeof number, "%d", G_STRUCT_MEMBER(int, cfg, e->offset));
+			v = number;
+			break;
+		}
+		/* Unset: the reader's default, which is what unset meant here. */
+		envp = v != NULL ? g_environ_setenv(envp, e->name, v, TRUE) : g_environ_unsetenv(envp, e->name);
+	}
+	return envp;
 }
 
 /* postgresql://user:secret@host/db -> postgresql://user:****@host/db */

@@ -129,6 +129,12 @@ GHashTable *config_read_env_file(const char *path, char **cause);
  * start-up path. Returns NULL when start-up must stop (exit status 78). */
 struct config *config_load_or_report(const char *env_file, unsigned want);
 
+/* ENVP (g_get_environ(), taken) with every setting of CFG in it, as text
+ * config_load() reads back to the same values; settings CFG leaves unset
+ * are removed. For a program that starts another with the same settings
+ * (the worker's job children). Free with g_strfreev(). */
+char **config_environ(const struct config *cfg, char **envp);
+
 #define CONFIG_EXIT_INVALID 78  /* EX_CONFIG */
 
 #endif

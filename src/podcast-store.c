@@ -187,15 +187,44 @@ out:
 	return rc;
 }
 
+/* OPTIONS' member NAME as a column's text: JSON text when AS_JSON, else
+ * the string; NULL when null or absent (new string, or NULL). */
+static char *
+podcast_option_text(const json_t *options, const char *name, gboolean as_json)
+{
+	const json_t *v = json_object_get(options, name);
+	char *text, *copy;
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!as_json)
+		return json_is_string(v) ? g_strdup(json_string_value(v)) : NULL;
+	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	copy = g_strdup(text);
+	free(text);
+	return copy;
+}
+
 enum podcast_create_result
 podcast_store_create(struct db_conn *c, const char *id, const char *owner,
-    const char *original_file_url, const char *requirements, json_t **out, char **cause)
+    const char *original_file_url, const char *requirements, const json_t *options,
+    json_t **out, char **cause)
 {
-	const char *params[] = { id, owner, original_file_url, requirements };
+	char *length = podcast_option_text(options, "length", TRUE);
+	char *language = podcast_option_text(options, "language", FALSE);
+	char *style = podcast_option_text(options, "style", FALSE);
+	char *hosts = podcast_option_text(options, "hosts", TRUE);
+	const char *params[] = { id, owner, original_file_url, requirements, length, language, style,
+	    hosts };
 	PGresult *res = db_exec(c, "pp_podcast_create",
-	    "SELECT " PODCAST_COLUMNS " FROM pp_podcast_create($1, $2, $3, $4) p", 4, params);
+	    "SELECT " PODCAST_COLUMNS " FROM pp_podcast_create($1, $2, $3, $4, $5::jsonb, $6, $7, "
+	    "$8::jsonb) p", 8, params);
 	enum podcast_create_result r = PODCAST_CREATE_ERROR;
 
+	g_free(length);
+	g_free(language);
+	g_free(style);
+	g_free(hosts);
 	*out = NULL;
 	if (!db_ok(res)) {
 		*cause = podcast_error(res, "podcast insert");
@@ -328,6 +357,34 @@ podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char 
 		*final_url = g_strdup(PQgetvalue(res, 0, 0));
 	if (rc == 1)
 		*in_flight = PQgetvalue(res, 0, 1)[0] == 't';
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+podcast_store_options(struct db_conn *c, const char *id, json_t **out, char **cause)
+{
+	const char *params[] = { id };
+	PGresult *res = db_exec(c, NULL,
+	    "SELECT jsonb_build_object('length', length, 'language', language, 'style', style, "
+	    "'hosts', hosts)::text FROM podcasts WHERE id = $1", 1, params);
+	int rc = -1;
+
+	*out = NULL;
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "podcast options");
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
+		*cause = g_strdup("podcast options: not JSON");
+		goto out;
+	}
+	rc = 1;
 out:
 	PQclear(res);
 	return rc;

@@ -7,7 +7,8 @@
  * service's fields (original_file_url, id, owner_id, status, created_at,
  * final_podcast_url, title, duration, requirements, stream_url (always
  * null here: the caller signs it)) and every further column of the table
- * (the pipeline's stage, progress, error, ...) except our bookkeeping
+ * (the pipeline's stage, progress, error, ..., the listener's length,
+ * language, style and hosts, null when not asked) except our bookkeeping
  * (job_id, enqueued_at, transcript_vtt_key, chapters_key), in the
  * table's column order. Timestamps are
  * ISO 8601 in UTC with an offset ("2025-01-01T00:00:00.000000+00:00").
@@ -58,10 +59,13 @@ enum podcast_create_result { PODCAST_CREATED, PODCAST_OVER_QUOTA, PODCAST_CREATE
 
 /* Inserts a pending podcast (ID a fresh ULID) for OWNER unless the quota
  * is used up (checked under a lock on the user's row). ORIGINAL_FILE_URL
- * and REQUIREMENTS may be NULL. On PODCAST_CREATED *OUT is the podcast. */
+ * and REQUIREMENTS may be NULL. OPTIONS (NULL: none asked) is the
+ * listener's, checked already: {length, language, style, hosts}, each
+ * written to its column (migration 0006), null ones as NULL. On
+ * PODCAST_CREATED *OUT is the podcast. */
 enum podcast_create_result podcast_store_create(struct db_conn *c, const char *id,
     const char *owner, const char *original_file_url, const char *requirements,
-    json_t **out, char **cause);
+    const json_t *options, json_t **out, char **cause);
 
 /* Records that the podcast's job JOB_ID was enqueued. 0, or -1. */
 int podcast_store_mark_enqueued(struct db_conn *c, const char *id, const char *job_id, char **cause);
@@ -84,6 +88,11 @@ int podcast_store_list(struct db_conn *c, const char *owner, const char *before,
  * podcast deleted before it finished counts against the quota as made. */
 int podcast_store_delete(struct db_conn *c, const char *id, const char *owner, char **final_url,
     gboolean *in_flight, char **cause);
+
+/* The listener's options of podcast ID as one object {length, language,
+ * style, hosts} (members null when not asked; jobs/pipeline/listener.h
+ * reads it): 1 and *OUT, 0 when the row is gone, -1 and *cause. */
+int podcast_store_options(struct db_conn *c, const char *id, json_t **out, char **cause);
 
 /* The sweeper: ids of podcasts pending for longer than MIN_AGE_S seconds
  * whose job was never enqueued, oldest first, at most LIMIT. */

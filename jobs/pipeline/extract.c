@@ -4,7 +4,7 @@
 
 #include <poppler.h>
 
-#include "extract.h"
+#include "extract-private.h"
 
 /* The PDF specification lets "%PDF-" start anywhere in the first 1024 bytes. */
 #define EXTRACT_PDF_SNIFF 1024
@@ -36,27 +36,85 @@ extract_looks_like_text(const char *data, gsize len)
 	return g_utf8_validate(data, (gssize)len, NULL);
 }
 
+static gboolean
+extract_pdf_sniff(const char *data, gsize len)
+{
+	gsize window = MIN(len, (gsize)EXTRACT_PDF_SNIFF);
+
+	return window >= 5 && g_strstr_len(data, (gssize)window, "%PDF-") != NULL;
+}
+
+static char *extract_pdf(const struct extract_input *in, struct pipeline_error *err);
+static char *extract_plain(const struct extract_input *in, struct pipeline_error *err);
+static char *extract_markdown(const struct extract_input *in, struct pipeline_error *err);
+
+/* What the extension names is believed only of bytes that could be it. */
+enum extract_hint { HINT_ANY, HINT_NO_NUL, HINT_UTF8 };
+
+/* One row per format. Content sniffers are asked in this order; then the
+ * extension decides. */
+static const struct extract_format {
+	enum extract_kind kind;
+	const char *const *extensions;
+	enum extract_hint hint;
+	gboolean (*sniff)(const char *data, gsize len);
+	char *(*extract)(const struct extract_input *in, struct pipeline_error *err);
+} extract_formats[] = {
+	{ EXTRACT_PDF, (const char *const[]){ "pdf", NULL }, HINT_ANY, extract_pdf_sniff, extract_pdf },
+	{ EXTRACT_EPUB, (const char *const[]){ "epub", NULL }, HINT_ANY, extract_epub_sniff, extract_epub },
+	{ EXTRACT_DOCX, (const char *const[]){ "docx", NULL }, HINT_ANY, extract_docx_sniff, extract_docx },
+	{ EXTRACT_HTML, (const char *const[]){ "html", "htm", "xhtml", NULL }, HINT_NO_NUL, extract_html_sniff,
+	    extract_html },
+	{ EXTRACT_MARKDOWN, (const char *const[]){ "md", "markdown", NULL }, HINT_UTF8, NULL, extract_markdown },
+	{ EXTRACT_TEXT, (const char *const[]){ "txt", "text", NULL }, HINT_UTF8, NULL, extract_plain },
+};
+
+static gboolean
+extract_hint_fits(enum extract_hint hint, const char *data, gsize len)
+{
+	switch (hint) {
+	case HINT_NO_NUL:
+		return memchr(data, '\0', MIN(len, (gsize)EXTRACT_PDF_SNIFF)) == NULL;
+	case HINT_UTF8:
+		return extract_looks_like_text(data, len);
+	case HINT_ANY:
+	default:
+		return TRUE;
+	}
+}
+
+/* The format of DATA, or NULL when unsupported. */
+static const struct extract_format *
+extract_format_of(const char *data, gsize len, const char *name)
+{
+	const struct extract_format *found = NULL;
+	gboolean named = FALSE;
+	char *ext;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(extract_formats); i++)
+		if (extract_formats[i].sniff != NULL && extract_formats[i].sniff(data, len))
+			return &extract_formats[i];
+	ext = extract_extension(name);
+	for (gsize i = 0; ext != NULL && !named && i < G_N_ELEMENTS(extract_formats); i++) {
+		for (const char *const *e = extract_formats[i].extensions; *e != NULL && !named; e++)
+			named = strcmp(*e, ext) == 0;
+		if (named && extract_hint_fits(extract_formats[i].hint, data, len))
+			found = &extract_formats[i];
+	}
+	/* Without an extension, text is text. */
+	for (gsize i = 0; ext == NULL && i < G_N_ELEMENTS(extract_formats); i++)
+		if (extract_formats[i].kind == EXTRACT_TEXT && extract_looks_like_text(data, len))
+			found = &extract_formats[i];
+	g_free(ext);
+	return found;
+}
+
 enum extract_kind
 extract_sniff(const void *data, gsize len, const char *name)
 {
-	char *ext = extract_extension(name);
-	enum extract_kind kind;
-	gsize window = MIN(len, (gsize)EXTRACT_PDF_SNIFF);
+	const struct extract_format *f = extract_format_of(data, len, name);
 
-	if (window >= 5 && g_strstr_len(data, (gssize)window, "%PDF-") != NULL)
-		kind = EXTRACT_PDF;
-	else if (ext != NULL && strcmp(ext, "pdf") == 0)
-		kind = EXTRACT_PDF;   /* claims to be one: poppler says whether it is */
-	else if (!extract_looks_like_text(data, len))
-		kind = EXTRACT_UNSUPPORTED;
-	else if (ext != NULL && (strcmp(ext, "md") == 0 || strcmp(ext, "markdown") == 0))
-		kind = EXTRACT_MARKDOWN;
-	else if (ext == NULL || strcmp(ext, "txt") == 0 || strcmp(ext, "text") == 0)
-		kind = EXTRACT_TEXT;
-	else
-		kind = EXTRACT_UNSUPPORTED;
-	g_free(ext);
-	return kind;
+	return f != NULL ? f->kind : EXTRACT_UNSUPPORTED;
 }
 
 char *
@@ -236,9 +294,9 @@ extract_append_page(GString *out, const char *page)
 }
 
 static char *
-extract_pdf(const void *data, gsize len, struct pipeline_error *err)
+extract_pdf(const struct extract_input *in, struct pipeline_error *err)
 {
-	GBytes *bytes = g_bytes_new(data, len);
+	GBytes *bytes = g_bytes_new(in->data, in->len);
 	GError *gerr = NULL;
 	PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
 	GString *out;
@@ -271,40 +329,46 @@ extract_pdf(const void *data, gsize len, struct pipeline_error *err)
 	return g_string_free(out, FALSE);
 }
 
+static char *
+extract_plain(const struct extract_input *in, struct pipeline_error *err)
+{
+	if (in->len >= 3 && memcmp(in->data, "\xef\xbb\xbf", 3) == 0)
+		return g_strndup(in->data + 3, in->len - 3);
+	return g_strndup(in->data, in->len);
+}
+
+static char *
+extract_markdown(const struct extract_input *in, struct pipeline_error *err)
+{
+	char *raw = extract_plain(in, err);
+	char *text = extract_markdown_to_text(raw);
+
+	g_free(raw);
+	return text;
+}
+
 char *
 extract_text(const void *data, gsize len, const char *name, int max_chars,
     struct pipeline_error *err)
 {
-	char *raw = NULL, *plain = NULL, *norm, *result = NULL;
-	const char *text = data;
+	const struct extract_format *format;
+	struct extract_input in = { data, len, G_MAXSIZE, EXTRACT_UNPACK_LIMIT(max_chars > 0 ? max_chars : 10000000) };
+	char *raw, *norm, *result = NULL;
 
 	if (len == 0) {
 		pipeline_error_set(err, TRUE, "The document is empty");
 		return NULL;
 	}
-	switch (extract_sniff(data, len, name)) {
-	case EXTRACT_PDF:
-		if ((raw = extract_pdf(data, len, err)) == NULL)
-			return NULL;
-		break;
-	case EXTRACT_TEXT:
-	case EXTRACT_MARKDOWN:
-		if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-			text += 3;
-			len -= 3;
-		}
-		raw = g_strndup(text, len);
-		if (extract_sniff(data, len, name) == EXTRACT_MARKDOWN) {
-			plain = extract_markdown_to_text(raw);
-			g_free(raw);
-			raw = plain;
-		}
-		break;
-	case EXTRACT_UNSUPPORTED:
-	default:
+	if ((format = extract_format_of(data, len, name)) == NULL) {
 		pipeline_error_set(err, TRUE, "Unsupported document type");
 		return NULL;
 	}
+	/* Enough text to cut MAX_CHARS from (at a sentence end, after
+	 * whitespace is collapsed): reading more would change nothing. */
+	if (max_chars > 0)
+		in.enough = (gsize)max_chars + 64;
+	if ((raw = format->extract(&in, err)) == NULL)
+		return NULL;
 	norm = extract_normalise(raw);
 	g_free(raw);
 	if (*norm == '\0') {

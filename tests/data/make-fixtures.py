@@ -9,6 +9,22 @@ Outputs: tone.mp3 (with the lame CLI), sample.pdf (three pages of prose), ten-pa
 ten-page document), empty.pdf (a page with no text), image.png and
 not-a-pdf.pdf (that PNG under a .pdf name), notes.md (Markdown).
 The encrypted copy is made with qpdf (Debian package qpdf) when present.
+
+Other input types (write_inputs), each a real document from a real producer:
+sample.docx and sample.epub are written by pandoc (Debian package pandoc,
+2.17 here) from Markdown made below, with SOURCE_DATE_EPOCH and a fixed
+identifier so a rerun gives the same text; sample.html is a page as a CMS
+serves it (windows-1252 declared in a meta http-equiv, scripts, styles,
+navigation, a hidden block, a footer, named and numeric entities, curly
+quotes as cp1252 bytes), encoded by Python's codec. The damaged ones are
+cut or rewritten from those with zipfile: truncated.docx and truncated.epub
+(the first half), no-document.docx (word/document.xml left out),
+missing-chapters.epub (every document of the spine left out), bomb.docx (a valid
+DOCX whose word/document.xml inflates to 128 MiB of empty paragraphs) and
+no-text.html (scripts, styles and navigation only). long.docx repeats a
+paragraph to 48 MiB; features.docx and features.epub carry the cases the
+readers handle (DOCX_FEATURES, EPUB_XHTML11 and a reordered spine). pandoc is only needed
+here: the outputs are committed, so neither CI nor the build needs it.
 """
 import os
 import shutil
@@ -16,6 +32,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -133,6 +150,96 @@ EXTRA = [
 ]
 
 
+
+TIDE_MILLS = [
+    ("Tide Mills of the Atlantic Coast", None),
+    (None, "Long before anyone spoke of renewable energy, millers along the Atlantic coast were "
+     "grinding grain with the power of the tides. A tide mill is a simple idea: a dam across a "
+     "creek or an inlet traps sea water at high tide, and the miller lets it run out through a "
+     "water wheel once the tide has fallen. Twice a day the sea fills the pond again."),
+    ("How the Millpond Worked", None),
+    (None, "The heart of every tide mill was its millpond. Gates in the dam opened inward as the "
+     "flood tide pushed against them and closed by themselves when the ebb began, so the pond "
+     "stayed full while the estuary emptied. The miller then opened a sluice and the stored water "
+     "turned the wheel for several hours, until the level outside rose again."),
+    (None, "Because the work followed the tide rather than the sun, millers kept strange hours. "
+     "A miller might start grinding at two in the morning and stop at dawn, then begin again in the "
+     "afternoon. Tide tables mattered more to the household than the church clock."),
+    ("Where Tide Mills Were Built", None),
+    (None, "Tide mills needed a sheltered inlet with a large tidal range and a narrow mouth that "
+     "could be closed with a modest dam. The coasts of Brittany, Portugal, the Netherlands and "
+     "southern England offered many such places, and hundreds of mills were built there between "
+     "the twelfth and the nineteenth centuries."),
+    (None, "In the Tagus estuary near Lisbon, tide mills supplied much of the flour eaten in the "
+     "city. Along the Breton coast, small mills served single villages, and their ponds became "
+     "rich habitats for fish and birds that remain today."),
+    ("Decline and Revival", None),
+    (None, "Steam mills and later electric roller mills ground flour faster and more cheaply, and "
+     "the tide mills closed one after another. Many ponds silted up, and many buildings were "
+     "abandoned or turned into houses."),
+    (None, "Today several tide mills have been restored as museums, and a few grind grain again "
+     "for visitors. Engineers studying tidal power look at them with interest, because the "
+     "millpond is the ancestor of the tidal lagoon: the same trapped water, released through a "
+     "turbine instead of a wooden wheel."),
+]
+
+BEEKEEPING = [
+    ("Chapter One: Bees and People", [
+        "People have taken honey from wild bees for at least ten thousand years. A rock painting "
+        "in eastern Spain shows a figure on a rope ladder reaching into a cliff nest while bees "
+        "swarm around, a scene that honey hunters in Nepal still act out today.",
+        "Keeping bees rather than robbing them came later. Egyptian beekeepers stacked clay "
+        "hives along the Nile and moved them by boat to follow the flowering season, and a relief "
+        "in a temple near Abu Ghurab shows workers smoking hives and pouring honey into jars.",
+    ]),
+    ("Chapter Two: The Skep and the Frame", [
+        "For centuries European beekeepers used the skep, a dome of coiled straw. Skeps were cheap "
+        "and easy to make, but the honey could only be taken by breaking the comb, and often the "
+        "colony was killed with sulphur smoke at the end of the season.",
+        "In eighteen fifty one Lorenzo Langstroth noticed that bees leave a gap of about a "
+        "centimetre between their combs. He built a hive of removable wooden frames spaced exactly "
+        "that far apart, so that the beekeeper could lift out each comb, inspect the brood and "
+        "harvest honey without harming the colony.",
+        "The movable frame changed beekeeping completely. Together with the honey extractor and "
+        "sheets of wax foundation, it made large apiaries possible and turned a craft into an "
+        "industry.",
+    ]),
+    ("Chapter Three: The Colony as a Whole", [
+        "A colony of honeybees behaves almost like a single animal. Workers forage, build comb, "
+        "nurse larvae and guard the entrance, and the tasks they perform change as they age. "
+        "Foragers share the location of flowers with the waggle dance, a figure of eight whose "
+        "angle and length tell the others the direction and distance of the food.",
+        "Modern beekeepers worry about the varroa mite, pesticides and the loss of wild flowers. "
+        "Yet the basic practice is still the one Langstroth described: open the hive gently, read "
+        "the frames, and leave the bees enough honey to survive the winter.",
+    ]),
+]
+
+SEMAPHORE = [
+    ("The Semaphore Telegraph", None),
+    (None, "In seventeen ninety four a message travelled from Lille to Paris, more than two hundred "
+     "kilometres, in under an hour. It was not carried by a rider. It passed from tower to tower "
+     "along a chain of mechanical signals designed by Claude Chappe and his brothers."),
+    ("Arms on a Tower", None),
+    (None, "Each Chappe station was a tower with a tall mast on its roof. On the mast pivoted a "
+     "long beam, the regulator, and at each end of it a shorter arm, the indicator. Ropes and "
+     "pulleys let the operator set the beam and the arms to any of dozens of positions, each "
+     "standing for a number in a code book."),
+    (None, "An operator watched the next tower through a telescope, copied each position onto his "
+     "own arms, and wrote it in a log. Stations stood ten to fifteen kilometres apart, on hills "
+     "and church towers, so that each could see its neighbours in clear weather."),
+    ("A Network Across France", None),
+    (None, "By the eighteen forties the French network linked Paris with every frontier and many "
+     "ports, over more than five hundred stations. The government used it for military orders, "
+     "news of elections and the prices of government bonds. Fog, rain and darkness stopped it, "
+     "but on a good day a short signal could cross the country in minutes."),
+    (None, "The electric telegraph ended the semaphore era within a few years of its arrival. Wires "
+     "worked at night and in fog, and one operator could do the work of a whole chain of towers. "
+     "A few Chappe stations survive, restored with their arms, as reminders of the first national "
+     "telecommunication network."),
+]
+
+
 def wrap_page_lines(blocks, width=88):
     lines = []
     for heading, para in blocks:
@@ -245,6 +352,154 @@ def write_tone(out):
     os.unlink(wav)
 
 
+def markdown_of(blocks):
+    out = []
+    for heading, para in blocks:
+        out.append(f"## {heading}\n" if heading else f"{para}\n")
+    return "\n".join(out)
+
+
+def pandoc(markdown, dest, *args):
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1796342400")   # 2026-12-03
+    subprocess.run(["pandoc", "-f", "markdown", "-o", dest, *args], input=markdown.encode(),
+                   env=env, check=True)
+
+
+def rezip(src, dest, keep=lambda name: True, replace=None, add=None):
+    """SRC's members in order (mimetype stored, as EPUB wants), minus those
+    KEEP refuses; REPLACE maps a name to new bytes; ADD's members follow."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        members = [(i.filename, (replace or {}).get(i.filename) or zin.read(i.filename))
+                   for i in zin.infolist() if keep(i.filename)]
+        for name, data in members + list((add or {}).items()):
+            kind = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            zout.writestr(zipfile.ZipInfo(name, date_time=(2026, 12, 3, 0, 0, 0)), data,
+                          compress_type=kind, compresslevel=9)
+
+
+def cut_in_half(src, dest):
+    with open(src, "rb") as f:
+        data = f.read()
+    with open(dest, "wb") as f:
+        f.write(data[:len(data) // 2])
+
+
+HTML_PAGE = """<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
+<html lang="en">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">
+<title>The Semaphore Telegraph | Signals &amp; Towers Magazine</title>
+<style type="text/css">
+body { font-family: Georgia, serif; } .hidden-print { display: none; }
+p:first-letter { font-size: 2em; }
+</style>
+<script type="text/javascript">
+var trackingPixel = "analytics"; if (window.innerWidth < 600 && trackingPixel) { document.body.className = "narrow"; }
+</script>
+</head>
+<body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/archive">Archive</a></li><li><a href="/subscribe">Subscribe</a></li></ul></nav>
+<div id="content"><article>
+{body}
+<div hidden>Advertisement placeholder</div>
+</article></div>
+<footer><p>Copyright &copy; 2026 Signals &amp; Towers Magazine. All rights reserved.</p></footer>
+<script>document.write("<p>Cookie banner</p>");</script>
+</body>
+</html>
+"""
+
+
+def html_body(blocks):
+    out = []
+    for heading, para in blocks:
+        if heading:
+            out.append(f"<h{1 if not out else 2}>{heading}</h{1 if not out else 2}>")
+        else:
+            out.append("<p>" + para + "</p>")
+    # Entities, a line break, cp1252 quotes and a table, as real pages have them.
+    out.append("<p>Chappe called his invention the <em>t&eacute;l&eacute;graphe</em> &mdash; "
+               "\u201cthe far writer\u201d &#8212; and the name outlived it.<br>"
+               "Stations&nbsp;were numbered from Paris outward.</p>")
+    out.append("<table><tr><th>Line</th><th>Stations</th></tr><tr><td>Paris to Lille</td><td>23</td></tr></table>")
+    return "\n".join(out)
+
+
+def write_inputs(out):
+    """The HTML, EPUB and DOCX samples and their damaged copies (see the
+    module's docstring). Needs pandoc for the EPUB and the DOCX."""
+    page = HTML_PAGE.replace("{body}", html_body(SEMAPHORE))
+    with open(os.path.join(out, "sample.html"), "wb") as f:
+        f.write(page.encode("cp1252"))
+    with open(os.path.join(out, "no-text.html"), "wb") as f:
+        f.write(HTML_PAGE.replace("{body}", "<script>var only = 'code';</script><style>p{}</style>"
+                                  "<nav><a href='/'>Home</a></nav>").encode("cp1252"))
+    if not shutil.which("pandoc"):
+        print("pandoc not found: the DOCX and EPUB samples not regenerated", file=sys.stderr)
+        return
+    docx = os.path.join(out, "sample.docx")
+    pandoc("% " + TIDE_MILLS[0][0] + "\n\n" + markdown_of(TIDE_MILLS[1:]), docx)
+    book = "% A Short History of Beekeeping\n% Podcast Pro test fixtures\n\n" + "\n".join(
+        f"# {title}\n\n" + "\n\n".join(paras) + "\n" for title, paras in BEEKEEPING)
+    epub = os.path.join(out, "sample.epub")
+    pandoc(book, epub, "--metadata", "identifier=urn:uuid:6f1c7e5e-podcastpro-fixture", "--metadata", "lang=en")
+    cut_in_half(docx, os.path.join(out, "truncated.docx"))
+    cut_in_half(epub, os.path.join(out, "truncated.epub"))
+    rezip(docx, os.path.join(out, "no-document.docx"), keep=lambda n: n != "word/document.xml")
+    rezip(epub, os.path.join(out, "missing-chapters.epub"), keep=lambda n: "/text/" not in n)
+    with zipfile.ZipFile(docx) as z:
+        head = z.read("word/document.xml").split(b"<w:body>")[0] + b"<w:body>"
+    tail = b"</w:body></w:document>"
+    bomb = head + b"<w:p/>" * (128 * 1024 * 1024 // 6) + tail
+    rezip(docx, os.path.join(out, "bomb.docx"), replace={"word/document.xml": bomb})
+    # 48 MiB of prose: more than the unpack limit, read only as far as needed.
+    para = b"<w:p><w:r><w:t>Tide mills ground grain with the sea. </w:t></w:r></w:p>"
+    rezip(docx, os.path.join(out, "long.docx"),
+          replace={"word/document.xml": head + para * (48 * 1024 * 1024 // len(para)) + tail})
+    rezip(docx, os.path.join(out, "features.docx"), replace={"word/document.xml": head + DOCX_FEATURES + tail})
+    with zipfile.ZipFile(epub) as z:
+        opf = z.read("EPUB/content.opf").decode()
+    spine = opf[opf.index("<spine"):opf.index("</spine>")]
+    opf = opf.replace(spine, '<spine toc="ncx">\n    <itemref idref="ch002_xhtml" />\n'
+                      '    <itemref idref="ch003_xhtml" linear="no" />\n    <itemref idref="ch001_xhtml" />\n  ')
+    opf = opf.replace('href="text/ch001.xhtml"', 'href="text/ch%30%301.xhtml#start"')
+    opf = opf.replace('</manifest>', '  <item id="notes" href="../notes.html" media-type="text/html" />\n  </manifest>')
+    opf = opf.replace('</spine>', '  <itemref idref="notes" />\n  </spine>')
+    rezip(epub, os.path.join(out, "features.epub"),
+          replace={"EPUB/content.opf": opf.encode(), "EPUB/text/ch001.xhtml": EPUB_XHTML11},
+          add={"notes.html": "<html><body><p>Notes on the caf\u00e9 hives.</p></body></html>".encode()})
+
+
+# The DOCX reader's cases: a tab, line and page breaks, a non-breaking
+# hyphen, deleted text and a field code (not read), alternate content (the
+# choice read, its fallback not).
+DOCX_FEATURES = (
+    b'<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Sluice Gates</w:t></w:r></w:p>'
+    b'<w:p><w:r><w:t>Ebb</w:t></w:r><w:r><w:tab/><w:t>flood</w:t></w:r><w:r><w:br/><w:t>second line</w:t>'
+    b'</w:r><w:r><w:br w:type="page"/><w:t>after the page break, a well</w:t><w:noBreakHyphen/>'
+    b'<w:t>kept pond.</w:t></w:r><w:del w:id="1" w:author="x"><w:r><w:delText>REMOVED WORDS</w:delText>'
+    b'</w:r></w:del><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText>'
+    b'</w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    b'<w:p><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+    b'<mc:Choice Requires="wps"><w:r><w:t>Chosen text box.</w:t></w:r></mc:Choice>'
+    b'<mc:Fallback><w:r><w:t>FALLBACK COPY</w:t></w:r></mc:Fallback></mc:AlternateContent></w:p>'
+)
+
+# (features.epub also ends with an HTML item, text/html, UTF-8 without a
+# declaration, one directory up from the OPF.)
+# An EPUB 2 chapter as older tools write it: XHTML 1.1's DOCTYPE, HTML
+# entities only that DTD declares, a self-closed script.
+EPUB_XHTML11 = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n'
+    b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>One</title>'
+    b'<script type="text/javascript" src="x.js"/></head><body>'
+    b'<h1>Chapter One: Bees and People</h1>'
+    b'<p>Honey hunters in Nepal&nbsp;still climb cliffs &mdash; as caf&eacute; owners buy their honey.</p>'
+    b'<p hidden="hidden">NOT SHOWN</p></body></html>'
+)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else HERE
     write_pdf(os.path.join(out, "sample.pdf"), paginate(wrap_page_lines(PROSE)))
@@ -261,6 +516,7 @@ def main():
         f.write("- **Fresnel lenses** gather light into a *beam*.\n"
                 "- See [the keepers](https://example.org/keepers) for more.\n")
     write_tone(out)
+    write_inputs(out)
     if shutil.which("qpdf"):
         subprocess.run(["qpdf", "--encrypt", "user-secret", "owner-secret", "256", "--",
                         os.path.join(out, "sample.pdf"), os.path.join(out, "encrypted.pdf")],

@@ -353,3 +353,80 @@ def test_create_refusals_in_order(services, tmp_path_factory):
             st.stop()
         server.shutdown()
         server.server_close()
+
+
+# The listener's options (issue 15): length, language, style, hosts.
+OPTIONS = ("length", "language", "style", "hosts")
+
+
+def test_listener_options_absent_are_null(stack):
+    u = User(stack)
+    p = u.create()[2]
+    assert all(k in p and p[k] is None for k in OPTIONS), p
+    g = stack.call("GET", f"/podcasts/{p['id']}", u.token)[2]
+    assert all(g[k] is None for k in OPTIONS), g
+    assert stack.db.sql("SELECT count(*) FROM podcasts WHERE id = :'p0' AND length IS NULL AND "
+                        "language IS NULL AND style IS NULL AND hosts IS NULL", p["id"]) == "1"
+    # Nulls sent are the same as nothing sent.
+    r = u.create(length=None, language=None, style=None, hosts=None)
+    assert r[0] == 202 and all(r[2][k] is None for k in OPTIONS), r
+
+
+@pytest.mark.parametrize("asked,shown", [
+    ({"length": "short", "language": "de", "style": "interview",
+      "hosts": [{"name": " Ada ", "voice": "de+f2"}, {"name": "Bo"}]},
+     {"length": "short", "language": "de", "style": "interview",
+      "hosts": [{"name": "Ada", "voice": "de+f2"}, {"name": "Bo", "voice": None}]}),
+    ({"length": 12, "language": "PT-br"}, {"length": 12, "language": "pt-BR", "style": None, "hosts": None}),
+    ({"length": 2.5, "style": "lecture", "hosts": [{}, {"voice": "en-gb-x-rp+m2"}]},
+     {"length": 2.5, "language": None, "style": "lecture",
+      "hosts": [{"name": None, "voice": None}, {"name": None, "voice": "en-gb-x-rp+m2"}]}),
+    ({"length": "long", "hosts": [{}, {}]}, {"length": "long", "language": None, "style": None, "hosts": None}),
+])
+def test_listener_options_round_trip(stack, asked, shown):
+    u = User(stack)
+    r = u.create(**asked)
+    assert r[0] == 202, r
+    assert {k: r[2][k] for k in OPTIONS} == shown
+    assert type(r[2]["length"]) is type(shown["length"])
+    g = stack.call("GET", f"/podcasts/{r[2]['id']}", u.token)
+    assert g[0] == 200 and {k: g[2][k] for k in OPTIONS} == shown
+    listed = stack.call("GET", "/podcasts/", u.token)[2]
+    assert [{k: p[k] for k in OPTIONS} for p in listed] == [shown]
+
+
+@pytest.mark.parametrize("extra,loc,kind", [
+    ({"length": "epic"}, ["length"], "enum"),
+    ({"length": 0}, ["length"], "greater_than_equal"),
+    ({"length": 30.5}, ["length"], "less_than_equal"),
+    ({"length": True}, ["length"], "float_type"),
+    ({"length": "5"}, ["length"], "enum"),
+    ({"language": "klingon"}, ["language"], "enum"),
+    ({"language": ["de"]}, ["language"], "string_type"),
+    ({"style": "rap"}, ["style"], "enum"),
+    ({"style": 3}, ["style"], "string_type"),
+    ({"hosts": "Ada and Bo"}, ["hosts"], "list_type"),
+    ({"hosts": [{"name": "Ada"}]}, ["hosts"], "too_short"),
+    ({"hosts": [{}, {}, {}]}, ["hosts"], "too_long"),
+    ({"hosts": [{}, None]}, ["hosts", 1], "model_attributes_type"),
+    ({"hosts": [{"name": 7}, {}]}, ["hosts", 0, "name"], "string_type"),
+    ({"hosts": [{"name": "<script>"}, {}]}, ["hosts", 0, "name"], "value_error"),
+    ({"hosts": [{}, {"voice": "nosuch+f3"}]}, ["hosts", 1, "voice"], "value_error"),
+    ({"hosts": [{}, {"voice": "de+f9"}]}, ["hosts", 1, "voice"], "value_error"),
+    # An ElevenLabs id while espeak-ng speaks (no ELEVENLABS_API_KEY here).
+    ({"hosts": [{"voice": "21m00Tcm4TlvDq8ikWAM"}, {}]}, ["hosts", 0, "voice"], "value_error"),
+    ({"hosts": [{"voice_id": "x"}, {}]}, ["hosts", 0, "voice_id"], "extra_forbidden"),
+])
+def test_listener_options_refused(stack, extra, loc, kind):
+    u = User(stack)
+    r = u.create(**extra)
+    assert r[0] == 422, r
+    d = r[2]["detail"]
+    assert len(d) == 1 and d[0]["loc"] == ["body"] + loc and d[0]["type"] == kind, d
+    assert d[0]["msg"]
+    assert stack.db.sql("SELECT count(*) FROM podcasts WHERE owner_id = :'p0'", u.id) == "0"
+
+
+def test_listener_options_quota_first(stack):
+    u = User(stack, limit=0)
+    assert u.create(style="rap")[0] == 429

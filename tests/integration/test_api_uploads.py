@@ -353,6 +353,30 @@ def test_upload_round_trip(stack):
     assert status == 202, created
 
 
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("name,ctype", [
+    ("report.pdf", "application/pdf"), ("Report.PDF", "application/pdf"),
+    ("notes.txt", "text/plain"), ("notes.md", "text/markdown"), ("notes.markdown", "text/markdown"),
+    ("page.html", "text/html"), ("page.HTM", "text/html"), ("page.xhtml", "application/xhtml+xml"),
+    ("book.epub", "application/epub+zip"), ("Letter.DOCX", DOCX_TYPE),
+    ("archive.zip", "application/pdf"), ("no extension", "application/pdf"),
+])
+def test_sign_url_content_type_follows_the_extension(stack, name, ctype):
+    """Every type the pipeline reads gets its own Content-Type in the form
+    and its policy; anything else the first configured one, as before. The
+    form then uploads (the frontend posts the fields as given)."""
+    sub = str(uuid.uuid4())
+    status, _, doc = stack.sign_url(sub, name)
+    assert status == 200, doc
+    assert doc["fields"]["Content-Type"] == ctype
+    conds = json.loads(base64.b64decode(doc["fields"]["policy"]))["conditions"]
+    assert ["starts-with", "$Content-Type", ctype] in conds
+    status, _, body = post_form(doc["url"], doc["fields"], b"PK\3\4 some document")
+    assert status == 204, body
+
+
 def test_upload_refusals_leave_nothing_behind(stack):
     sub = str(uuid.uuid4())
     status, _, doc = stack.sign_url(sub, "doc.pdf")

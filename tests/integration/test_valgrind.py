@@ -1,6 +1,7 @@
 """The responder, the worker and podcastpro-ctl under valgrind (memcheck),
 in one integration run each, from the plain build (valgrind cannot run the
-sanitizer build). Every process they start, forked children included,
+sanitizer build). Every process they start, forked children and the job children they
+execute (podcastpro-job, --trace-children) included,
 writes its own log; each must report no memory errors and no definite leak.
 
 script/test passes PP_PLAIN_BUILDDIR. The programs are wrapped by small
@@ -53,7 +54,7 @@ def under_valgrind(monkeypatch):
             f.write("#!/bin/sh\n"
                     f"exec {VALGRIND} -q --error-exitcode=99 --leak-check=full "
                     "--errors-for-leak-kinds=definite --show-leak-kinds=definite "
-                    "--track-fds=no --child-silent-after-fork=no "
+                    "--track-fds=no --child-silent-after-fork=no --trace-children=yes "
                     f"--log-file={logs}/{name}.%p.log {os.path.join(PLAIN, name)} \"$@\"\n")
         os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     monkeypatch.setattr(pp, "BUILDDIR", wrap)

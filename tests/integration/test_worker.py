@@ -1,6 +1,7 @@
 """podcastpro-worker: retries, time limits, child replacement, shutdown,
 and what inspect/events/queues report (issue 3)."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -70,6 +71,31 @@ def test_retry_backoff_bounds_jitter_dead_and_dead_retry(services, r, tmp_path):
         wk.wait_event(r, again, ids[0], "started", attempt=1)
         assert wk.ctl(env, "dead", "retry", "NO-SUCH-JOB", check=False).returncode == 1
         assert "purged" in wk.ctl(env, "dead", "purge", "-Q", q).stdout
+    finally:
+        assert w.stop() == 0
+
+
+def test_master_maps_no_task_library_its_children_do(services, r, tmp_path):
+    """The master schedules; its children execute podcastpro-job, which
+    runs the tasks (issue 15: the master's memory target). So the PDF,
+    speech and MP3 libraries are mapped in the children only, and a job
+    still runs."""
+    q = wk.unique("maps")
+    w = Worker(tmp_path, wk.env_for(services), [q], wk.unique("w"), concurrency=1)
+    pipeline_libs = ("libpoppler", "libespeak-ng", "libmp3lame", "libmpg123")
+
+    def mapped(pid):
+        with open(f"/proc/{pid}/maps") as f:
+            return {lib for line in f for lib in pipeline_libs if lib in line}
+    try:
+        start = wk.last_event_id(r)
+        jid = wk.ctl(wk.env_for(services), "call", "ping", "-Q", q).stdout.strip()
+        wk.wait_event(r, start, jid, "succeeded", timeout=30)
+        (child,) = w.children()
+        with open(f"/proc/{child}/cmdline", "rb") as f:
+            assert os.path.basename(f.read().split(b"\0")[0].decode()) == "podcastpro-job"
+        assert mapped(child) == set(pipeline_libs)
+        assert mapped(w.pid) == set()
     finally:
         assert w.stop() == 0
 

@@ -132,6 +132,64 @@ test_env_file(void)
 	clear_env();
 }
 
+/* A worker's job children get the master's settings through the
+ * environment alone (config_environ), the env file's included: loaded
+ * from what it exports, the configuration dumps the same. */
+static void
+test_environ_round_trip(void)
+{
+	GPtrArray *problems = NULL;
+	struct config *cfg, *again;
+	char *path = NULL, *one = NULL, *two = NULL, **envp;
+	size_t len = 0;
+	int fd = g_file_open_tmp("pp-env-XXXXXX", &path, NULL);
+	const char *text = "DATABASE_URL=postgresql://a:b@127.0.0.1/x\nDB_POOL_SIZE=7\n"
+	    "SQL_ECHO=yes\nGEMINI_MODEL=from-the-file\n";
+	FILE *out;
+
+	g_assert_cmpint(write(fd, text, strlen(text)), ==, (gssize)strlen(text));
+	close(fd);
+	clear_env();
+	g_setenv("TASK_SOFT_TIME_LIMIT", "77", TRUE);
+	cfg = config_load(path, CONFIG_FOR_WORKER, &problems);
+	g_assert_nonnull(cfg);
+	envp = config_environ(cfg, g_get_environ());
+	g_assert_cmpstr(g_environ_getenv(envp, "GEMINI_MODEL"), ==, "from-the-file");
+	g_assert_cmpstr(g_environ_getenv(envp, "SQL_ECHO"), ==, "true");
+	g_assert_cmpstr(g_environ_getenv(envp, "TASK_SOFT_TIME_LIMIT"), ==, "77");
+	g_assert_null(g_environ_getenv(envp, "AWS_S3_BUCKET_NAME"));   /* unset stays unset */
+	/* The child: no env file, only what was exported. */
+	clear_env();
+	g_unsetenv("GEMINI_MODEL");
+	for (char **e = envp; *e != NULL; e++) {
+		char **kv = g_strsplit(*e, "=", 2);
+
+		g_setenv(kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+		g_strfreev(kv);
+	}
+	again = config_load(NULL, CONFIG_FOR_WORKER, &problems);
+	g_assert_nonnull(again);
+	out = open_memstream(&one, &len);
+	config_dump(cfg, out);
+	fclose(out);
+	out = open_memstream(&two, &len);
+	config_dump(again, out);
+	fclose(out);
+	g_assert_cmpstr(one, ==, two);
+	g_assert_cmpint(again->db_pool_size, ==, 7);
+	free(one);
+	free(two);
+	g_strfreev(envp);
+	config_free(cfg);
+	config_free(again);
+	g_unlink(path);
+	g_free(path);
+	g_unsetenv("GEMINI_MODEL");
+	g_unsetenv("DB_POOL_SIZE");
+	g_unsetenv("SQL_ECHO");
+	clear_env();
+}
+
 /* config_dump's text for the configuration the environment gives WANT (it
  * must load); the caller frees it with free(). */
 static char *
@@ -306,6 +364,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/all-problems-at-once", test_all_problems_at_once);
 	g_test_add_func("/config/bounds", test_bounds);
 	g_test_add_func("/config/env-file", test_env_file);
+	g_test_add_func("/config/environ-round-trip", test_environ_round_trip);
 	g_test_add_func("/config/dump-masks-secrets", test_dump_masks_secrets);
 	g_test_add_func("/config/s3-all-or-nothing", test_s3_all_or_nothing);
 	g_test_add_func("/config/redis-url-refused", test_redis_url_refused);
