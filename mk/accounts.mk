@@ -2,7 +2,8 @@
 # under /auth/v1/ in the responder, its tables and secrets.
 libpodcastpro_a_SOURCES += \
 	src/account-crypto.c src/account-crypto.h \
-	src/account-store.c src/account-store.h
+	src/account-store.c src/account-store.h \
+	src/redirect-allow.c src/redirect-allow.h
 
 dist_migrations_DATA += migrations/0004_accounts.sql
 

@@ -80,6 +80,15 @@ static const struct config_entry config_table[] = {
 	I("AUTH_REFRESH_REUSE_INTERVAL", auth_refresh_reuse_interval, "10", 0, 3600,
 	    "built-in accounts: seconds a spent refresh token may still be exchanged before reuse ends its session"),
 	B("AUTH_DISABLE_SIGNUP", auth_disable_signup, "false", "built-in accounts: refuse new signups"),
+	S("AUTH_SITE_URL", auth_site_url, NULL, 0, 0, config_check_http_url,
+	    "built-in accounts: the frontend's URL; redirects to its origin are allowed, and it is where they go otherwise (GoTrue's SITE_URL)"),
+	S("AUTH_REDIRECT_ALLOW_LIST", auth_redirect_allow_list, NULL, 0, 0, NULL,
+	    "built-in accounts: comma-separated URL patterns redirect_to may match (* ** ?; GoTrue's URI_ALLOW_LIST)"),
+	S("AUTH_OIDC_PROVIDERS", auth_oidc_providers, NULL, 0, 0, NULL,
+	    "built-in accounts: OpenID Connect providers by name (e.g. google); each needs AUTH_OIDC_<NAME>_ISSUER and _CLIENT_ID, "
+	    "may have _CLIENT_SECRET and _SCOPES"),
+	I("AUTH_OIDC_TIMEOUT_MS", auth_oidc_timeout_ms, "5000", 100, 60000,
+	    "built-in accounts: one request to an OpenID Connect provider (discovery, token, JWKS)"),
 	S("AWS_ACCESS_KEY_ID", aws_access_key_id, NULL, 0, 0, NULL, "S3 credentials; unset: local storage"),
 	S("AWS_SECRET_ACCESS_KEY", aws_secret_access_key, NULL, SECRET, 0, NULL, "S3 secret key"),
 	S("AWS_S3_BUCKET_NAME", aws_s3_bucket_name, NULL, 0, 0, NULL, "S3 bucket; unset: local storage"),
@@ -180,6 +189,8 @@ config_free(struct config *cfg)
 		if (config_table[i].type == CONFIG_STRING)
 			g_free(G_STRUCT_MEMBER(char *, cfg, config_table[i].offset));
 	}
+	if (cfg->auth_oidc != NULL)
+		g_hash_table_unref(cfg->auth_oidc);
 	g_free(cfg);
 }
 
@@ -422,6 +433,48 @@ out:
 	return vars;
 }
 
+/* The settings of each provider named in AUTH_OIDC_PROVIDERS
+ * (AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES; NAME
+ * upper-cased) from the environment over FILE, into cfg->auth_oidc (full
+ * variable name -> value); what is missing or malformed goes to ERRS. */
+static void
+config_load_oidc(struct config *cfg, GHashTable *file, GPtrArray *errs)
+{
+	static const char *const parts[] = { "ISSUER", "CLIENT_ID", "CLIENT_SECRET", "SCOPES" };
+	char **names;
+
+	if (cfg->auth_oidc_providers == NULL)
+		return;
+	cfg->auth_oidc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	names = g_strsplit(cfg->auth_oidc_providers, ",", -1);
+	for (int i = 0; names[i] != NULL; i++) {
+		const char *name = g_strstrip(names[i]);
+		char *upper = g_ascii_strup(name, -1), *cause = NULL;
+
+		if (*name == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+			g_ptr_array_add(errs, g_strdup_printf("AUTH_OIDC_PROVIDERS: \"%s\" is not a provider name "
+			    "(lower-case letters, digits and _)", name));
+		for (size_t j = 0; j < G_N_ELEMENTS(parts); j++) {
+			char *key = g_strdup_printf("AUTH_OIDC_%s_%s", upper, parts[j]);
+			const char *v = g_getenv(key);
+
+			if (v == NULL && file != NULL)
+				v = g_hash_table_lookup(file, key);
+			if (v != NULL && *v != '\0')
+				g_hash_table_replace(cfg->auth_oidc, g_strdup(key), g_strdup(v));
+			else if (j < 2)
+				g_ptr_array_add(errs, g_strdup_printf("%s: required by AUTH_OIDC_PROVIDERS", key));
+			if (j == 0 && v != NULL && *v != '\0' && config_check_http_url(v, &cause) != 0) {
+				g_ptr_array_add(errs, g_strdup_printf("%s: %s", key, cause));
+				g_clear_pointer(&cause, g_free);
+			}
+			g_free(key);
+		}
+		g_free(upper);
+	}
+	g_strfreev(names);
+}
+
 struct config *
 config_load(const char *env_file, unsigned want, GPtrArray **problems)
 {
@@ -480,6 +533,7 @@ config_load(const char *env_file, unsigned want, GPtrArray **problems)
 			break;
 		}
 	}
+	config_load_oidc(cfg, file, errs);
 	/* Rules that tie settings together. */
 	if ((want & CONFIG_FOR_API) && cfg->supabase_jwt_secret == NULL &&
 	    cfg->supabase_jwks_url == NULL && cfg->supabase_jwks_file == NULL && cfg->supabase_url == NULL)
@@ -563,6 +617,26 @@ config_mask_url(const char *url)
 	return g_strdup_printf("%.*s****%s", (int)(colon + 1 - url), url, at);
 }
 
+/* The providers' settings, sorted, client secrets masked. */
+static void
+config_dump_oidc(const struct config *cfg, FILE *out)
+{
+	GList *keys;
+
+	if (cfg->auth_oidc == NULL)
+		return;
+	keys = g_list_sort(g_hash_table_get_keys(cfg->auth_oidc), (GCompareFunc)strcmp);
+	for (GList *k = keys; k != NULL; k = k->next) {
+		const char *v = g_hash_table_lookup(cfg->auth_oidc, k->data);
+
+		if (g_str_has_suffix(k->data, "_CLIENT_SECRET"))
+			fprintf(out, "%s=****  # set, %zu characters\n", (char *)k->data, strlen(v));
+		else
+			fprintf(out, "%s=%s\n", (char *)k->data, v);
+	}
+	g_list_free(keys);
+}
+
 void
 config_dump(const struct config *cfg, FILE *out)
 {
@@ -593,4 +667,5 @@ config_dump(const struct config *cfg, FILE *out)
 			break;
 		}
 	}
+	config_dump_oidc(cfg, out);
 }

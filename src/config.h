@@ -43,6 +43,14 @@ struct config {
 	int auth_jwt_expiry;
 	int auth_refresh_reuse_interval;
 	gboolean auth_disable_signup;
+	char *auth_site_url;           /* src/redirect-allow.c */
+	char *auth_redirect_allow_list;
+	char *auth_oidc_providers;     /* src/oidc.c */
+	int auth_oidc_timeout_ms;
+	/* AUTH_OIDC_<NAME>_{ISSUER,CLIENT_ID,CLIENT_SECRET,SCOPES} of the
+	 * providers named in AUTH_OIDC_PROVIDERS: variable name -> value (set
+	 * ones only); NULL without providers. */
+	GHashTable *auth_oidc;
 	/* Storage */
 	char *aws_access_key_id;
 	char *aws_secret_access_key;
