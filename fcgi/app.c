@@ -4,6 +4,7 @@
 #include "app.h"
 #include "auth.h"
 #include "gotrue.h"
+#include "gotrue-oauth.h"
 #include "config.h"
 #include "cors.h"
 #include "dashboard.h"
@@ -18,6 +19,7 @@ static const struct app_module *const app_modules[] = {
 	&ratelimit_app_module,
 	&auth_app_module,
 	&gotrue_app_module,
+	&gotrue_oauth_app_module,
 	&storage_app_module,
 	&dashboard_app_module,
 	&metrics_app_module,      /* last: indexes the routes the others filled in */

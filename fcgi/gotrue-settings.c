@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "gotrue.h"
+#include "gotrue-oauth.h"
 #include "route.h"
 
 static void
@@ -14,10 +15,13 @@ gotrue_settings(struct request *req)
 
 	if (!gotrue_begin(req))
 		return;
-	/* Only e-mail and password for now; OAuth providers come later. */
+	/* E-mail and password; GoTrue's built-in provider names off... */
 	external = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}",
 	    "anonymous_users", 0, "apple", 0, "azure", 0, "discord", 0, "email", 1, "facebook", 0,
 	    "github", 0, "gitlab", 0, "google", 0, "phone", 0, "saml", 0);
+	/* ...unless one is an OpenID Connect provider of AUTH_OIDC_PROVIDERS. */
+	for (const char *const *name = gotrue_oauth_providers(); *name != NULL; name++)
+		json_object_set_new(external, *name, json_true());
 	response_json(req, 200, json_pack("{s:o, s:b, s:b, s:b, s:s, s:b}",
 	    "external", external,
 	    "disable_signup", cfg->auth_disable_signup,

@@ -7,6 +7,7 @@
 #include "account-store.h"
 #include "config.h"
 #include "gotrue.h"
+#include "gotrue-oauth.h"
 #include "log.h"
 #include "ratelimit-hook.h"
 #include "route.h"
@@ -191,7 +192,8 @@ gotrue_token(struct request *req)
 	if (grant != NULL && strcmp(grant, "password") == 0) {
 		if (!ratelimit_hook_check(req, "login_email"))
 			return;
-	} else if (grant != NULL && strcmp(grant, "refresh_token") == 0) {
+	} else if (grant != NULL && (strcmp(grant, "refresh_token") == 0 ||
+	    strcmp(grant, "pkce") == 0)) {
 		if (!ratelimit_hook_check(req, "token_refresh"))
 			return;
 	} else {
@@ -202,6 +204,8 @@ gotrue_token(struct request *req)
 		return;
 	if (strcmp(grant, "password") == 0)
 		gotrue_grant_password(req, body);
+	else if (strcmp(grant, "pkce") == 0)
+		gotrue_grant_pkce(req, body);
 	else
 		gotrue_grant_refresh(req, body);
 	json_decref(body);

@@ -249,8 +249,8 @@ out:
 	return ok;
 }
 
-void
-gotrue_session(struct request *req, json_t *user, const char *session_id, const char *method,
+json_t *
+gotrue_session_body(struct request *req, json_t *user, const char *session_id, const char *method,
     gint64 signed_in_at, const char *refresh)
 {
 	const struct config *cfg = req->app->cfg;
@@ -260,6 +260,7 @@ gotrue_session(struct request *req, json_t *user, const char *session_id, const 
 		.issuer = issuer, .session_id = session_id, .method = method,
 		.signed_in_at = signed_in_at, .now = now, .expiry = cfg->auth_jwt_expiry,
 	};
+	json_t *body = NULL;
 
 	/* PUBLIC_URL may end in a slash; the issuer never has two. */
 	if (g_str_has_suffix(cfg->public_url, "/")) {
@@ -271,22 +272,34 @@ gotrue_session(struct request *req, json_t *user, const char *session_id, const 
 		gotrue_fail(req, "access token", cause);
 		goto out;
 	}
-	response_json(req, 200, json_pack("{s:s, s:s, s:i, s:I, s:s, s:O}",
+	body = json_pack("{s:s, s:s, s:i, s:I, s:s, s:O}",
 	    "access_token", token, "token_type", "bearer", "expires_in", cfg->auth_jwt_expiry,
 	    "expires_at", (json_int_t)(now + cfg->auth_jwt_expiry), "refresh_token", refresh,
-	    "user", user));
+	    "user", user);
 	g_free(token);
 out:
 	g_free(issuer);
+	return body;
 }
 
 void
-gotrue_sign_in(struct request *req, struct db_conn *c, const char *user_id, const char *method)
+gotrue_session(struct request *req, json_t *user, const char *session_id, const char *method,
+    gint64 signed_in_at, const char *refresh)
+{
+	json_t *body = gotrue_session_body(req, user, session_id, method, signed_in_at, refresh);
+
+	if (body != NULL)
+		response_json(req, 200, body);
+}
+
+json_t *
+gotrue_session_start(struct request *req, struct db_conn *c, const char *user_id,
+    const char *method)
 {
 	char session_id[ACCOUNT_UUID_LEN + 1], refresh[ACCOUNT_TOKEN_LEN + 1],
 	    digest[ACCOUNT_DIGEST_LEN + 1], *cause = NULL;
 	gint64 signed_in_at;
-	json_t *user = NULL;
+	json_t *user = NULL, *body;
 	int rc;
 
 	account_uuid_new(session_id);
@@ -295,13 +308,23 @@ gotrue_sign_in(struct request *req, struct db_conn *c, const char *user_id, cons
 	if (account_store_session_new(c, session_id, user_id, method, digest, &signed_in_at,
 	    &cause) != 0) {
 		gotrue_fail(req, "session", cause);
-		return;
+		return NULL;
 	}
 	/* After the session: the user object carries the new last_sign_in_at. */
 	if ((rc = account_store_user(c, user_id, &user, &cause)) <= 0) {
 		gotrue_fail(req, "account", rc == 0 ? g_strdup("the account vanished") : cause);
-		return;
+		return NULL;
 	}
-	gotrue_session(req, user, session_id, method, signed_in_at, refresh);
+	body = gotrue_session_body(req, user, session_id, method, signed_in_at, refresh);
 	json_decref(user);
+	return body;
+}
+
+void
+gotrue_sign_in(struct request *req, struct db_conn *c, const char *user_id, const char *method)
+{
+	json_t *body = gotrue_session_start(req, c, user_id, method);
+
+	if (body != NULL)
+		response_json(req, 200, body);
 }

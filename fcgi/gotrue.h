@@ -57,6 +57,17 @@ gboolean gotrue_caller(struct request *req, struct db_conn *c,
 void gotrue_session(struct request *req, json_t *user, const char *session_id,
     const char *method, gint64 signed_in_at, const char *refresh);
 
+/* The same session as a JSON object (a new reference), or NULL after
+ * answering 500: for an answer that is not 200 JSON (GET /verify's
+ * redirect). */
+json_t *gotrue_session_body(struct request *req, json_t *user, const char *session_id,
+    const char *method, gint64 signed_in_at, const char *refresh);
+
+/* Starts a session for USER_ID (signed in now by METHOD): the session
+ * object (a new reference), or NULL after answering 500. */
+json_t *gotrue_session_start(struct request *req, struct db_conn *c, const char *user_id,
+    const char *method);
+
 /* Starts a session for USER_ID (signed in now by METHOD) and answers it. */
 void gotrue_sign_in(struct request *req, struct db_conn *c, const char *user_id,
     const char *method);

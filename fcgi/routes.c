@@ -17,6 +17,7 @@ static const struct route *const route_groups[] = {
 	gotrue_token_routes,
 	gotrue_user_routes,
 	gotrue_settings_routes,
+	gotrue_oauth_routes,
 	NULL
 };
 

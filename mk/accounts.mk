@@ -3,15 +3,24 @@
 libpodcastpro_a_SOURCES += \
 	src/account-crypto.c src/account-crypto.h \
 	src/account-store.c src/account-store.h \
+	src/account-identity.c src/account-identity.h \
+	src/oidc.c src/oidc.h \
 	src/redirect-allow.c src/redirect-allow.h
 
 dist_migrations_DATA += migrations/0004_accounts.sql
+dist_migrations_DATA += migrations/0009_oauth.sql
 
 podcastpro_fcgi_SOURCES += \
 	fcgi/gotrue.c fcgi/gotrue.h \
-	fcgi/gotrue-token.c fcgi/gotrue-user.c fcgi/gotrue-settings.c
+	fcgi/gotrue-token.c fcgi/gotrue-user.c fcgi/gotrue-settings.c \
+	fcgi/gotrue-oauth.c fcgi/gotrue-oauth.h
 
 check_PROGRAMS += tests/unit/test-account
 tests_unit_test_account_SOURCES = tests/unit/test-account.c
 tests_unit_test_account_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-account
+
+check_PROGRAMS += tests/unit/test-oauth
+tests_unit_test_oauth_SOURCES = tests/unit/test-oauth.c
+tests_unit_test_oauth_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-oauth

@@ -26,9 +26,7 @@
 	"'created_at', " ACCOUNT_TS("c.created_at") ", 'updated_at', " ACCOUNT_TS("c.updated_at") ", " \
 	"'is_anonymous', false)::text"
 
-/* Runs one statement: the result when it succeeded, else NULL and *cause
- * (the result cleared). */
-static PGresult *
+PGresult *
 account_exec(struct db_conn *c, const char *name, const char *sql, int n,
     const char *const *params, const char *what, char **cause)
 {
@@ -41,8 +39,7 @@ account_exec(struct db_conn *c, const char *name, const char *sql, int n,
 	return NULL;
 }
 
-/* A statement whose rows do not matter: 0, or -1. */
-static int
+int
 account_run(struct db_conn *c, const char *name, const char *sql, int n,
     const char *const *params, const char *what, char **cause)
 {
@@ -52,7 +49,7 @@ account_run(struct db_conn *c, const char *name, const char *sql, int n,
 	return res != NULL ? 0 : -1;
 }
 
-static void
+void
 account_rollback(struct db_conn *c)
 {
 	PQclear(db_exec(c, NULL, "ROLLBACK", 0, NULL));

@@ -81,6 +81,16 @@ enum account_refresh account_store_refresh(struct db_conn *c, const char *digest
 int account_store_update(struct db_conn *c, const char *user_id, const char *hash,
     const char *keep_session, json_t *meta, char **cause);
 
+/* Statement helpers shared with account-identity.c (the OAuth tables). */
+/* Runs one statement: the result when it succeeded, else NULL and *cause
+ * (the result cleared). */
+PGresult *account_exec(struct db_conn *c, const char *name, const char *sql, int n,
+    const char *const *params, const char *what, char **cause);
+/* A statement whose rows do not matter: 0, or -1. */
+int account_run(struct db_conn *c, const char *name, const char *sql, int n,
+    const char *const *params, const char *what, char **cause);
+void account_rollback(struct db_conn *c);
+
 enum account_logout_scope { ACCOUNT_LOGOUT_GLOBAL, ACCOUNT_LOGOUT_LOCAL, ACCOUNT_LOGOUT_OTHERS };
 
 /* Ends sessions of USER_ID: all, SESSION_ID only, or all but it. 0, -1. */

@@ -315,6 +315,16 @@ auth_segment_json(const char *seg, size_t len)
 	return obj;
 }
 
+json_t *
+auth_jwt_payload(const char *token)
+{
+	const char *dot1 = strchr(token, '.'), *dot2 = dot1 != NULL ? strchr(dot1 + 1, '.') : NULL;
+
+	if (dot2 == NULL)
+		return NULL;
+	return auth_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+}
+
 enum auth_status
 auth_jwt_verify(struct auth_jwt *v, const char *token, double now, struct auth_claims *out)
 {

@@ -68,6 +68,11 @@ void auth_claims_clear(struct auth_claims *c);
 enum auth_status auth_jwt_check_claims(const struct auth_policy *policy, json_t *claims,
     double now, struct auth_claims *out);
 
+/* The claims of TOKEN (a new object), decoded but not verified: for the
+ * claims struct auth_claims does not carry, read after auth_jwt_verify()
+ * said AUTH_OK. NULL when TOKEN is not a JWT. */
+json_t *auth_jwt_payload(const char *token);
+
 /* The 401 detail text for a status (a constant string). */
 const char *auth_status_detail(enum auth_status st);
 
