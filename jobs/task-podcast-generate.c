@@ -35,6 +35,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "podcast-store.h"
 #include "storage.h"
 #include "task.h"
 #include "tasks.h"
@@ -66,6 +67,7 @@ struct gen {
 	char *source_url;
 	char *requirements;
 	char *transcript;      /* JSON text from an earlier run, or NULL */
+	struct listener_options opts;   /* what the listener asked (migration 0006) */
 	int last_progress;
 	gboolean gone;         /* the row was deleted: the run is cancelled */
 };
@@ -137,7 +139,7 @@ gen_cancel_cleanup(struct gen *g, const struct script *s)
 		g_free(key);
 	}
 	for (guint i = 0; s != NULL && i < s->lines->len; i++) {
-		key = voice_line_key(g->ctx->cfg, NULL, g_ptr_array_index(s->lines, i));
+		key = voice_line_key(g->ctx->cfg, &g->opts, g_ptr_array_index(s->lines, i));
 		if (storage_delete(g->storage, key, &cause) == STORAGE_OK)
 			removed++;
 		else
@@ -237,6 +239,27 @@ out:
 	return rc;
 }
 
+/* Reads the listener's options into g->opts. Values the API did not
+ * check (a row edited by hand) are logged and the run uses the defaults:
+ * a podcast is better made plainly than not at all. */
+static void
+gen_options(struct gen *g)
+{
+	char *cause = NULL;
+	struct db_conn *conn = db_acquire(g->ctx->db, &cause);
+	json_t *obj = NULL;
+
+	if (conn == NULL || podcast_store_options(conn, g->id, &obj, &cause) < 0 ||
+	    listener_options_from_json(obj, &g->opts, &cause) != 0)
+		log_warn("podcast %s: the listener's options are not used: %s", g->id, cause);
+	else if (listener_options_any(&g->opts))
+		log_info("podcast %s: %.1f minutes, %s, %s", g->id, g->opts.minutes,
+		    g->opts.language != NULL ? g->opts.language : "en", listener_style(&g->opts));
+	json_decref(obj);
+	db_release(conn);
+	g_free(cause);
+}
+
 static GBytes *
 gen_fetch(struct gen *g, char **key_out, struct pipeline_error *err)
 {
@@ -306,7 +329,7 @@ gen_write(struct gen *g, struct pipeline_error *err)
 		goto out;
 	}
 	gen_stage(g, "writing", GEN_AT_WRITING);
-	s = writer_for(cfg)->write(cfg, text, g->requirements, NULL, err);
+	s = writer_for(cfg)->write(cfg, text, g->requirements, &g->opts, err);
 	if (s != NULL)
 		gen_save_script(g, s);
 out:
@@ -382,7 +405,7 @@ gen_mix(struct gen *g, const struct script *s, GPtrArray *clips, double *seconds
 
 		if (audio_mix_add(mix, g_ptr_array_index(clips, i), &cause) != 0) {
 			/* Dropped from the cache, so the retry voices it again. */
-			char *key = voice_line_key(g->ctx->cfg, NULL, line), *why = NULL;
+			char *key = voice_line_key(g->ctx->cfg, &g->opts, line), *why = NULL;
 
 			if (storage_delete(g->storage, key, &why) != STORAGE_OK)
 				log_warn("podcast %s: %s: %s", g->id, key, why);
@@ -534,6 +557,9 @@ task_podcast_generate_run(struct task_ctx *ctx)
 		result = task_error(ctx, err.permanent ? TASK_FAIL : TASK_RETRY, "%s", err.message);
 		goto out;
 	}
+	gen_options(&g);
+	for (int i = 0; i < LISTENER_HOSTS; i++)
+		names[i] = listener_host_name(&g.opts, i, NULL);
 	if ((g.storage = storage_new(ctx->cfg, &cause)) == NULL) {
 		pipeline_error_set(&err, FALSE, "Storage unavailable: %s", cause);
 		goto fail;
@@ -556,7 +582,7 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	}
 
 	gen_stage(&g, "voicing", GEN_AT_VOICING);
-	if (voice_script(ctx->cfg, NULL, s, &cache, &obs, &clips, &err) != 0)
+	if (voice_script(ctx->cfg, &g.opts, s, &cache, &obs, &clips, &err) != 0)
 		goto fail;
 
 	gen_stage(&g, "mixing", GEN_AT_MIXING);
@@ -607,6 +633,7 @@ out:
 	g_free(g.source_url);
 	g_free(g.requirements);
 	g_free(g.transcript);
+	listener_options_clear(&g.opts);
 	g_free(cause);
 	g_free(key);
 	g_free(url);

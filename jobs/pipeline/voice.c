@@ -32,13 +32,18 @@ voice_cache_key(const char *provider, const char *voice, const char *model, cons
 	return key;
 }
 
-/* The voice of SPEAKER's role. OPTS: the listener's hosts (listener.h). */
+/* The voice of SPEAKER's role: the listener's host voice, else (espeak-ng)
+ * the listener's language's voice, else the configured one. */
 static const char *
 voice_of(const struct config *cfg, const struct voice_provider *v,
     const struct listener_options *opts, const char *speaker)
 {
-	(void)opts;
-	return v->voice(cfg, speaker);
+	int role = strcmp(speaker, SCRIPT_DOROTHY) == 0 ? 0 : 1;
+	const char *voice = listener_host_voice(opts, role);
+
+	if (voice == NULL && strcmp(v->name, "espeak") == 0)
+		voice = listener_espeak_voice(opts, role);
+	return voice != NULL ? voice : v->voice(cfg, speaker);
 }
 
 char *

@@ -9,7 +9,22 @@
 #include <math.h>
 #include <string.h>
 
+#include "audio.h"
+#include "listener.h"
+#include "providers.h"
 #include "writer.h"
+
+/* How long espeak-ng speaks a line, measured on 246 sentences of
+ * tests/data's PDFs with both default voices (bench/pipeline.sh checks the
+ * result): -0.25 s + 0.0595 s a letter or digit + 0.245 s a comma, colon or
+ * semicolon + 0.53 s a sentence end (3.7 % off a line on average, the sum
+ * of a script much closer); the mixer's pauses come between lines. */
+#define WRITER_LINE_SECONDS (-0.25)
+#define WRITER_LETTER_SECONDS 0.0595
+#define WRITER_PAUSE_SECONDS 0.245
+#define WRITER_END_SECONDS 0.53
+#define WRITER_GAP_SPEAKER (AUDIO_PAUSE_SPEAKER_MS / 1000.0)
+#define WRITER_GAP_SAME (AUDIO_PAUSE_SAME_MS / 1000.0)
 
 #define WRITER_DEFAULT_SENTENCES 16
 #define WRITER_MIN_SENTENCES 4
@@ -25,6 +40,7 @@ struct sentence {
 	double score;
 	gboolean usable;
 	gboolean picked;
+	guint rank;            /* order of the greedy pick, from 0 */
 };
 
 struct writer_doc {
@@ -442,11 +458,14 @@ writer_by_position(gconstpointer a, gconstpointer b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Greedy pick: best score discounted by overlap with what is already in. */
+/* Greedy pick: best score discounted by overlap with what is already in
+ * (each sentence's largest overlap with a pick, kept up to date as picks
+ * are made). Sets each pick's rank. */
 static GPtrArray *
 writer_pick(struct writer_doc *doc, guint want)
 {
 	GPtrArray *picked = g_ptr_array_new();
+	double *redundancy = g_new0(double, doc->sentences->len + 1);
 
 	while (picked->len < want) {
 		struct sentence *best = NULL;
@@ -454,15 +473,11 @@ writer_pick(struct writer_doc *doc, guint want)
 
 		for (guint i = 0; i < doc->sentences->len; i++) {
 			struct sentence *s = g_ptr_array_index(doc->sentences, i);
-			double redundancy = 0, value;
+			double value;
 
-			if (s->picked || !s->usable)
+			if (s->picked || !s->usable || redundancy[i] > 0.8)
 				continue;
-			for (guint j = 0; j < picked->len; j++)
-				redundancy = MAX(redundancy, writer_overlap(s, g_ptr_array_index(picked, j)));
-			if (redundancy > 0.8)
-				continue;
-			value = s->score * (1 - 0.7 * redundancy);
+			value = s->score * (1 - 0.7 * redundancy[i]);
 			if (best == NULL || value > best_value) {
 				best = s;
 				best_value = value;
@@ -471,8 +486,16 @@ writer_pick(struct writer_doc *doc, guint want)
 		if (best == NULL)
 			break;
 		best->picked = TRUE;
+		best->rank = picked->len;
 		g_ptr_array_add(picked, best);
+		for (guint i = 0; i < doc->sentences->len; i++) {
+			struct sentence *s = g_ptr_array_index(doc->sentences, i);
+
+			if (!s->picked && s->usable)
+				redundancy[i] = MAX(redundancy[i], writer_overlap(s, best));
+		}
 	}
+	g_free(redundancy);
 	g_ptr_array_sort(picked, writer_by_position);
 	return picked;
 }
@@ -554,7 +577,7 @@ writer_capitalise(const char *word)
 }
 
 static char *
-writer_title(struct writer_doc *doc, GPtrArray *keywords)
+writer_title(struct writer_doc *doc, GPtrArray *keywords, const char *const names[2])
 {
 	const char *first = doc->sentences->len > 0 ?
 	    ((struct sentence *)g_ptr_array_index(doc->sentences, 0))->text : "";
@@ -580,17 +603,17 @@ writer_title(struct writer_doc *doc, GPtrArray *keywords)
 		char *b = writer_capitalise(g_ptr_array_index(keywords, 1));
 		char *c = writer_capitalise(g_ptr_array_index(keywords, 2));
 
-		title = g_strdup_printf("Dorothy and Will on %s, %s and %s", a, b, c);
+		title = g_strdup_printf("%s and %s on %s, %s and %s", names[0], names[1], a, b, c);
 		g_free(a);
 		g_free(b);
 		g_free(c);
 	} else if (keywords->len > 0) {
 		char *a = writer_capitalise(g_ptr_array_index(keywords, 0));
 
-		title = g_strdup_printf("Dorothy and Will Talk About %s", a);
+		title = g_strdup_printf("%s and %s Talk About %s", names[0], names[1], a);
 		g_free(a);
 	} else {
-		title = g_strdup("Dorothy and Will Read a Document");
+		title = g_strdup_printf("%s and %s Read a Document", names[0], names[1]);
 	}
 out:
 	g_strfreev(words);
@@ -655,32 +678,123 @@ writer_say(struct script *script, const char *speaker, const char *text, const c
 	*mark = NULL;
 }
 
+/* Templates are a text before and after the sentence or topic; a style's
+ * table ends with { NULL, NULL }. */
+typedef const char *const writer_template[2];
+
+static const writer_template writer_present_talk[] = {
+	{ "", "" }, { "Here's what stands out to me. ", "" },
+	{ "The document puts it like this. ", "" }, { "", "" }, { "Consider this. ", "" },
+	{ "One key point: ", "" }, { "", "" }, { NULL, NULL },
+};
+static const writer_template writer_react_talk[] = {
+	{ "Interesting. So this is really about ", "." }, { "Wait, tell me more about ", "." },
+	{ "I didn't expect that about ", "." },
+	{ "Okay, and where does that leave ", "?" },
+	{ "That's a helpful way to think about ", "." },
+	{ "Hmm, so it all comes back to ", "." }, { NULL, NULL },
+};
+static const writer_template writer_answer_talk[] = {
+	{ "Exactly, and that ties back to ", "." },
+	{ "Right. That's why we keep coming back to ", "." },
+	{ "Yes, and it's worth keeping ", " in mind as we go on." }, { NULL, NULL },
+};
+static const writer_template writer_ask_interview[] = {
+	{ "So what does the document tell us about ", "?" },
+	{ "Let me ask you about ", ". What should we know?" },
+	{ "And ", ": how does that fit in?" },
+	{ "Walk me through ", ", would you?" }, { NULL, NULL },
+};
+static const writer_template writer_react_debate[] = {
+	{ "I'm not sure I buy that about ", ". Isn't there another side to it?" },
+	{ "Hold on. Aren't we overstating ", "?" },
+	{ "Devil's advocate here: why should anyone care about ", "?" },
+	{ "That sounds neat, but is it really that simple with ", "?" }, { NULL, NULL },
+};
+static const writer_template writer_answer_debate[] = {
+	{ "Fair challenge, but the document is clear about ", "." },
+	{ "I'd push back on that. The evidence on ", " holds up." },
+	{ "You have a point, yet ", " still matters here." }, { NULL, NULL },
+};
+static const writer_template writer_present_story[] = {
+	{ "Picture this. ", "" }, { "And then, ", "" }, { "Here's where it gets interesting. ", "" },
+	{ "", "" }, { "The story goes on. ", "" }, { NULL, NULL },
+};
+static const writer_template writer_react_story[] = {
+	{ "And what happened with ", " next?" }, { "Go on, what about ", "?" },
+	{ "I love this part about ", "." }, { NULL, NULL },
+};
+static const writer_template writer_present_lecture[] = {
+	{ "A key idea. ", "" }, { "Note this. ", "" }, { "The next point. ", "" }, { "", "" },
+	{ "Remember this one. ", "" }, { NULL, NULL },
+};
+static const writer_template writer_react_lecture[] = {
+	{ "So, in short, it's about ", "." }, { "Let me sum up: the point is ", "." },
+	{ "For the notes, then: ", "." }, { NULL, NULL },
+};
+
+/* How a style stages the picks: the analyst presents each one (PRESENT);
+ * the commentator asks about it first (ASK, interview), reacts after
+ * every REACT_EVERY-th (REACT, and the analyst answers with REBUT when
+ * set: debate), and brings every OWN_EVERY-th point himself (0: never)
+ * with the analyst tying it back (ANSWER). INTRO follows "I'm NAME0, ". */
+struct writer_style {
+	const char *name;
+	const char *intro[2];
+	const writer_template *present, *ask, *react, *rebut, *answer;
+	guint react_every, own_every;
+};
+
+static const struct writer_style writer_styles[] = {
+	{ "conversational", { "and with me as always is ", ". Today we're looking at " },
+	  writer_present_talk, NULL, writer_react_talk, NULL, writer_answer_talk, 1, 4 },
+	{ "interview", { "and today ", " is asking the questions. We're talking about " },
+	  writer_present_talk, writer_ask_interview, NULL, NULL, writer_answer_talk, 0, 0 },
+	{ "debate", { "and ", " is here to argue with me. Today's subject: " },
+	  writer_present_talk, NULL, writer_react_debate, writer_answer_debate, writer_answer_talk, 2, 5 },
+	{ "storytelling", { "and with ", " I'll tell you a story. It's about " },
+	  writer_present_story, NULL, writer_react_story, NULL, writer_answer_talk, 2, 0 },
+	{ "lecture", { "and ", " is here to keep me honest. Today's lesson: " },
+	  writer_present_lecture, NULL, writer_react_lecture, NULL, writer_answer_talk, 3, 0 },
+};
+
+/* Who speaks and how: the hosts' names and the style. */
+struct writer_cast {
+	const char *names[2];
+	const struct writer_style *style;
+};
+
+static const struct writer_style *
+writer_style_find(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(writer_styles); i++) {
+		if (strcmp(writer_styles[i].name, name) == 0)
+			return &writer_styles[i];
+	}
+	return &writer_styles[0];
+}
+
+/* TEMPLATES' variant for KEY, around MIDDLE (new string). */
+static char *
+writer_fill(const writer_template *templates, const char *key, const char *middle)
+{
+	guint n = 0, v;
+
+	while (templates[n][0] != NULL)
+		n++;
+	v = writer_pick_variant(key, n);
+	return g_strconcat(templates[v][0], middle, templates[v][1], NULL);
+}
+
 static void
 writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
-    GPtrArray *keywords, GHashTable *wish)
+    GPtrArray *keywords, GHashTable *wish, const struct writer_cast *cast)
 {
-	/* Templates are a text before and after the sentence or topic. */
-	static const char *const present[][2] = {
-		{ "", "" }, { "Here's what stands out to me. ", "" },
-		{ "The document puts it like this. ", "" }, { "", "" }, { "Consider this. ", "" },
-		{ "One key point: ", "" }, { "", "" },
-	};
-	static const char *const react[][2] = {
-		{ "Interesting. So this is really about ", "." }, { "Wait, tell me more about ", "." },
-		{ "I didn't expect that about ", "." },
-		{ "Okay, and where does that leave ", "?" },
-		{ "That's a helpful way to think about ", "." },
-		{ "Hmm, so it all comes back to ", "." },
-	};
-	static const char *const answer[][2] = {
-		{ "Exactly, and that ties back to ", "." },
-		{ "Right. That's why we keep coming back to ", "." },
-		{ "Yes, and it's worth keeping ", " in mind as we go on." },
-	};
 	static const char *const onward[] = {
 		"Let's move on. What comes next?", "So where does the story go from here?",
 		"What else should we know?",
 	};
+	const struct writer_style *style = cast->style;
 	const char *previous_topic = NULL, *mark = NULL;
 	const struct sentence *section = NULL, *under;
 	gboolean headed = doc->sentences->len > 0 &&
@@ -690,12 +804,12 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 	const char *k2 = keywords->len > 2 ? g_ptr_array_index(keywords, 2) : "what follows";
 	char *line;
 
-	line = g_strdup_printf("Welcome back to the show. I'm Dorothy, and with me as always is Will. "
-	    "Today we're looking at %s.", script->title);
+	line = g_strconcat("Welcome back to the show. I'm ", cast->names[0], ", ", style->intro[0],
+	    cast->names[1], style->intro[1], script->title, ".", NULL);
 	script_add_line_topic(script, SCRIPT_DOROTHY, line, "Introduction");
 	g_free(line);
-	line = g_strdup_printf("Thanks, Dorothy. I've been curious about %s and %s ever since "
-	    "I saw this one. Where do we start?", k0, k1);
+	line = g_strdup_printf("Thanks, %s. I've been curious about %s and %s ever since "
+	    "I saw this one. Where do we start?", cast->names[0], k0, k1);
 	script_add_line(script, SCRIPT_WILL, line);
 	g_free(line);
 	if (g_hash_table_size(wish) > 0) {
@@ -723,7 +837,6 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 	for (guint i = 0; i < picked->len; i++) {
 		const struct sentence *s = g_ptr_array_index(picked, i);
 		const char *topic = writer_sentence_topic(doc, s, previous_topic);
-		guint v;
 
 		previous_topic = topic;
 		/* A new heading is a new chapter; without headings, a jump ahead
@@ -739,24 +852,34 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 			mark = NULL;
 			g_free(title);
 		}
-		if (i % 4 == 3) {
+		if (style->own_every > 0 && i % style->own_every == style->own_every - 1) {
 			/* The commentator brings a point himself now and then. */
 			line = g_strdup_printf("I noticed something myself. %s", s->text);
 			writer_say(script, SCRIPT_WILL, line, &mark);
 			g_free(line);
-			v = writer_pick_variant(s->text, G_N_ELEMENTS(answer));
-			line = g_strconcat(answer[v][0], topic, answer[v][1], NULL);
+			line = writer_fill(style->answer, s->text, topic);
 			script_add_line(script, SCRIPT_DOROTHY, line);
-		} else {
-			v = writer_pick_variant(s->text, G_N_ELEMENTS(present));
-			line = g_strconcat(present[v][0], s->text, present[v][1], NULL);
-			writer_say(script, SCRIPT_DOROTHY, line, &mark);
 			g_free(line);
-			v = writer_pick_variant(s->text, G_N_ELEMENTS(react));
-			line = g_strconcat(react[v][0], topic, react[v][1], NULL);
-			script_add_line(script, SCRIPT_WILL, line);
+			continue;
 		}
+		if (style->ask != NULL) {
+			line = writer_fill(style->ask, s->text, topic);
+			writer_say(script, SCRIPT_WILL, line, &mark);
+			g_free(line);
+		}
+		line = writer_fill(style->present, s->text, s->text);
+		writer_say(script, SCRIPT_DOROTHY, line, &mark);
 		g_free(line);
+		if (style->react != NULL && i % style->react_every == style->react_every - 1) {
+			line = writer_fill(style->react, s->text, topic);
+			script_add_line(script, SCRIPT_WILL, line);
+			g_free(line);
+			if (style->rebut != NULL) {
+				line = writer_fill(style->rebut, s->text, topic);
+				script_add_line(script, SCRIPT_DOROTHY, line);
+				g_free(line);
+			}
+		}
 	}
 
 	script_add_line_topic(script, SCRIPT_WILL,
@@ -766,7 +889,9 @@ writer_stage(struct script *script, struct writer_doc *doc, GPtrArray *picked,
 	    "Thanks for listening, everyone.", k0, k1, k2);
 	script_add_line(script, SCRIPT_DOROTHY, line);
 	g_free(line);
-	script_add_line(script, SCRIPT_WILL, "Thanks, Dorothy, and thanks to all of you. See you next time.");
+	line = g_strconcat("Thanks, ", cast->names[0], ", and thanks to all of you. See you next time.", NULL);
+	script_add_line(script, SCRIPT_WILL, line);
+	g_free(line);
 }
 
 static char *
@@ -797,17 +922,106 @@ writer_summary(GPtrArray *picked)
 	return g_string_free(out, FALSE);
 }
 
+/* The script of PICKED (in document order). */
+static struct script *
+writer_compose(struct writer_doc *doc, GPtrArray *picked, GPtrArray *keywords, GHashTable *wish,
+    const struct writer_cast *cast)
+{
+	struct script *script = script_new();
+
+	script->title = writer_title(doc, keywords, cast->names);
+	script->summary = writer_summary(picked);
+	writer_stage(script, doc, picked, keywords, wish, cast);
+	return script;
+}
+
+double
+writer_builtin_seconds(const struct script *s, double seconds_per_letter)
+{
+	double total = 0;
+
+	for (guint i = 0; i < s->lines->len; i++) {
+		const struct script_line *line = g_ptr_array_index(s->lines, i);
+		guint letters = 0, pauses = 0, ends = 0;
+
+		for (const char *p = line->text; *p != '\0'; p = g_utf8_next_char(p)) {
+			gunichar c = g_utf8_get_char(p);
+
+			letters += g_unichar_isalnum(c) ? 1 : 0;
+			pauses += c == ',' || c == ';' || c == ':' ? 1 : 0;
+			ends += c == '.' || c == '!' || c == '?' ? 1 : 0;
+		}
+		total += MAX(0.3, WRITER_LINE_SECONDS + seconds_per_letter * letters +
+		    WRITER_PAUSE_SECONDS * pauses + WRITER_END_SECONDS * ends);
+		if (i > 0)
+			total += strcmp(line->speaker, ((struct script_line *)g_ptr_array_index(s->lines,
+			    i - 1))->speaker) == 0 ? WRITER_GAP_SAME : WRITER_GAP_SPEAKER;
+	}
+	return total;
+}
+
+/* Seconds a letter takes with the voices the settings choose: espeak-ng's
+ * measured rate; other providers speak more slowly (about 150 words a
+ * minute against espeak-ng's 190). */
+static double
+writer_letter_seconds(const struct config *cfg)
+{
+	const struct provider *p = cfg != NULL ? provider_choose(cfg, PROVIDER_VOICE) : NULL;
+
+	return p == NULL || strcmp(p->name, "espeak") == 0 ? WRITER_LETTER_SECONDS :
+	    WRITER_LETTER_SECONDS * 190 / 150;
+}
+
+/* The script whose estimated length is nearest SECONDS: the RANKED picks
+ * (all there are, in the greedy order's ranks) are taken best first, one
+ * more at a time, until the estimate passes the target. */
+static struct script *
+writer_fit(struct writer_doc *doc, GPtrArray *ranked, GPtrArray *keywords, GHashTable *wish,
+    const struct writer_cast *cast, double seconds, double per_letter)
+{
+	struct script *best = NULL;
+	double best_off = 0;
+
+	for (guint n = 1; n <= MAX(ranked->len, 1u); n++) {
+		GPtrArray *take = g_ptr_array_new();
+		struct script *s;
+		double est, off;
+
+		for (guint i = 0; i < ranked->len; i++) {
+			struct sentence *x = g_ptr_array_index(ranked, i);
+
+			if (x->rank < n)
+				g_ptr_array_add(take, x);
+		}
+		s = writer_compose(doc, take, keywords, wish, cast);
+		g_ptr_array_unref(take);
+		est = writer_builtin_seconds(s, per_letter);
+		off = fabs(est - seconds);
+		if (best == NULL || off < best_off) {
+			script_free(best);
+			best = s;
+			best_off = off;
+		} else {
+			script_free(s);
+		}
+		if (est >= seconds)
+			break;
+	}
+	return best;
+}
+
 struct script *
 writer_builtin_write(const struct config *cfg, const char *document, const char *requirements,
     const struct listener_options *opts, struct pipeline_error *err)
 {
 	struct writer_doc doc = { 0 };
 	struct script *script = NULL;
+	struct writer_cast cast = {
+		{ listener_host_name(opts, 0, SCRIPT_DOROTHY), listener_host_name(opts, 1, SCRIPT_WILL) },
+		writer_style_find(listener_style(opts)) };
 	GHashTable *wish;
 	GPtrArray *picked, *keywords;
 
-	(void)cfg;
-	(void)opts;
 	writer_doc_build(&doc, document != NULL ? document : "");
 	if (doc.sentences->len == 0) {
 		pipeline_error_set(err, TRUE, "The document contains no extractable text");
@@ -816,13 +1030,15 @@ writer_builtin_write(const struct config *cfg, const char *document, const char 
 	}
 	wish = writer_wish_terms(&doc, requirements);
 	writer_score(&doc, wish);
-	picked = writer_pick(&doc, writer_length_hint(requirements));
+	/* A length asked for in minutes wins over the wishes' words. */
+	picked = writer_pick(&doc, opts != NULL && opts->minutes > 0 ? G_MAXUINT :
+	    writer_length_hint(requirements));
 	keywords = writer_keywords(&doc, 3);
-
-	script = script_new();
-	script->title = writer_title(&doc, keywords);
-	script->summary = writer_summary(picked);
-	writer_stage(script, &doc, picked, keywords, wish);
+	if (opts != NULL && opts->minutes > 0)
+		script = writer_fit(&doc, picked, keywords, wish, &cast, opts->minutes * 60,
+		    writer_letter_seconds(cfg));
+	else
+		script = writer_compose(&doc, picked, keywords, wish, &cast);
 
 	g_ptr_array_unref(keywords);
 	g_ptr_array_unref(picked);

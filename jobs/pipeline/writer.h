@@ -51,6 +51,10 @@ const struct writer *writer_for(const struct config *cfg);
 struct script *writer_builtin_write(const struct config *cfg, const char *document,
     const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
 
+/* The builtin writer's estimate of S's spoken length in seconds, with
+ * the mixer's pauses, at SECONDS_PER_LETTER (espeak-ng: 0.0595). */
+double writer_builtin_seconds(const struct script *s, double seconds_per_letter);
+
 /* The sentences of TEXT in order (new strings; free with g_ptr_array_unref). */
 GPtrArray *writer_split_sentences(const char *text);
 

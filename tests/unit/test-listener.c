@@ -9,7 +9,9 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "extract.h"
 #include "listener.h"
+#include "writer.h"
 
 static json_t *
 body(const char *text)
@@ -253,6 +255,113 @@ test_languages_speak(void)
 	espeak_Terminate();
 }
 
+static char *
+pdf_text(const char *name)
+{
+	char *path = g_build_filename(PP_TEST_DATA, name, NULL);
+	char *data = NULL, *text;
+	gsize len = 0;
+	struct pipeline_error err = { 0 };
+
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	text = extract_text(data, len, path, 40000, &err);
+	g_assert_nonnull(text);
+	g_free(data);
+	g_free(path);
+	return text;
+}
+
+static struct script *
+builtin(const char *text, const char *options)
+{
+	struct listener_options o;
+	struct listener_invalid bad;
+	struct pipeline_error err = { 0 };
+	struct script *s;
+
+	g_assert_true(parse(options, "espeak", &o, &bad));
+	s = writer_builtin_write(NULL, text, NULL, &o, &err);
+	g_assert_nonnull(s);
+	listener_options_clear(&o);
+	return s;
+}
+
+static GString *
+script_text(const struct script *s)
+{
+	GString *all = g_string_new(s->title);
+
+	for (guint i = 0; i < s->lines->len; i++) {
+		const struct script_line *l = g_ptr_array_index(s->lines, i);
+
+		g_string_append_printf(all, "\n%s: %s", l->speaker, l->text);
+	}
+	return all;
+}
+
+/* The builtin writer: the estimate meets the length asked (the real audio
+ * is measured in tests/integration/test_pipeline.py), names replace the
+ * roles' in what is said, each style stages differently. */
+static void
+test_builtin_honours_options(void)
+{
+	char *text = pdf_text("ten-pages.pdf");
+	struct script *plain = builtin(text, "{}"), *s;
+	GString *all, *base = script_text(plain);
+	static const char *const lengths[] = { "{\"length\": \"short\"}", "{\"length\": 5}",
+	    "{\"length\": \"medium\"}", "{\"length\": \"long\"}" };
+	static const double minutes[] = { 3, 5, 6, 12 };
+	static const char *const styles[] = { "interview", "debate", "storytelling", "lecture" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(lengths); i++) {
+		double est;
+
+		s = builtin(text, lengths[i]);
+		est = writer_builtin_seconds(s, 0.0595);
+		if (est < minutes[i] * 60 * 0.95 || est > minutes[i] * 60 * 1.05)
+			g_error("%s: %.0f s estimated", lengths[i], est);
+		script_free(s);
+	}
+
+	s = builtin(text, "{\"hosts\": [{\"name\": \"Ada\"}, {\"name\": \"Bo\"}]}");
+	all = script_text(s);
+	g_assert_nonnull(strstr(all->str, "I'm Ada"));
+	g_assert_nonnull(strstr(all->str, "Thanks, Ada"));
+	g_assert_null(strstr(all->str, "I'm Dorothy"));
+	g_assert_true(g_str_has_prefix(s->title, "Ada and Bo") || strstr(base->str, "Dorothy and Will") == NULL);
+	/* The roles stay the script's. */
+	g_assert_cmpstr(((struct script_line *)g_ptr_array_index(s->lines, 0))->speaker, ==, "Dorothy");
+	g_string_free(all, TRUE);
+	script_free(s);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(styles); i++) {
+		char *opt = g_strdup_printf("{\"style\": \"%s\"}", styles[i]);
+
+		s = builtin(text, opt);
+		all = script_text(s);
+		g_assert_cmpstr(all->str, !=, base->str);
+		if (strcmp(styles[i], "interview") == 0) {
+			/* Will asks before each point Dorothy makes. */
+			g_assert_nonnull(strstr(all->str, "is asking the questions"));
+			g_assert_null(strstr(all->str, "I noticed something myself"));
+		}
+		if (strcmp(styles[i], "debate") == 0)
+			g_assert_nonnull(strstr(all->str, "argue with me"));
+		g_string_free(all, TRUE);
+		script_free(s);
+		g_free(opt);
+	}
+	/* The same options, the same script. */
+	s = builtin(text, "{}");
+	all = script_text(s);
+	g_assert_cmpstr(all->str, ==, base->str);
+	g_string_free(all, TRUE);
+	script_free(s);
+	g_string_free(base, TRUE);
+	script_free(plain);
+	g_free(text);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -262,5 +371,6 @@ main(int argc, char **argv)
 	g_test_add_func("/listener/refusals", test_refusals);
 	g_test_add_func("/listener/from-json", test_from_json_refuses_junk);
 	g_test_add_func("/listener/languages-speak", test_languages_speak);
+	g_test_add_func("/listener/builtin-writer", test_builtin_honours_options);
 	return g_test_run();
 }

@@ -1,0 +1,63 @@
+"""The listener's options (issue 15) through the real pipeline: the builtin
+writer's length measured on the mixed MP3 (espeak-ng, real audio), host
+voices and the language's espeak-ng voices in use (their cache keys), host
+names in the script."""
+import json
+import os
+
+import pytest
+
+from test_pipeline import Pipeline, decode_seconds, espeak_cache_key  # noqa: F401
+from test_pipeline import pipe  # noqa: F401  (the fixture)
+
+
+def with_options(pipe, pid, length=None, language=None, style=None, hosts=None):
+    pipe.sql("UPDATE podcasts SET length = %s::jsonb, language = %s, style = %s, hosts = %s::jsonb "
+             "WHERE id = %s", json.dumps(length) if length is not None else None, language, style,
+             json.dumps(hosts) if hosts is not None else None, pid)
+
+
+@pytest.mark.parametrize("length,minutes", [("short", 3), ("long", 12)])
+def test_builtin_length_is_measured_within_15_percent(pipe, length, minutes):
+    pid = pipe.podcast("ten-pages.pdf")
+    with_options(pipe, pid, length=length)
+    pipe.start_worker()
+    pipe.enqueue(pid)
+    row = pipe.wait_done(pid, timeout=300)
+    assert row["status"] == "complete", row
+    seconds, errors = decode_seconds(pipe.mp3_path(pid))
+    assert errors == ""
+    target = minutes * 60
+    assert abs(seconds - target) <= 0.15 * target, (length, seconds, target)
+
+
+def test_without_a_length_the_podcast_is_as_before(pipe):
+    """The default (16 picks) is far from "long": the option is what moved it."""
+    pid = pipe.podcast("ten-pages.pdf")
+    pipe.start_worker()
+    pipe.enqueue(pid)
+    row = pipe.wait_done(pid, timeout=300)
+    assert row["status"] == "complete", row
+    seconds, _ = decode_seconds(pipe.mp3_path(pid))
+    assert seconds < 0.6 * 12 * 60, seconds
+
+
+def test_host_voices_language_and_names_are_used(pipe):
+    pid = pipe.podcast("sample.pdf")
+    with_options(pipe, pid, language="de", style="interview",
+                 hosts=[{"name": "Ada", "voice": "en-us+m2"}, {"name": None, "voice": None}])
+    pipe.start_worker()
+    pipe.enqueue(pid)
+    row = pipe.wait_done(pid, timeout=120)
+    assert row["status"] == "complete", row
+    lines = row["transcript"]["lines"]
+    assert {l["speaker"] for l in lines} == {"Dorothy", "Will"}  # the roles stay
+    assert lines[0]["text"].startswith("Welcome back to the show. I'm Ada, and today Will is asking")
+    # Dorothy's role speaks with the host's voice, Will's with German's.
+    voices = {"Dorothy": "en-us+m2", "Will": "de+m3"}
+    for l in lines:
+        assert os.path.exists(os.path.join(pipe.storage, espeak_cache_key(voices[l["speaker"]], l["text"]))), l
+    defaults = {"Dorothy": "en-us+f3", "Will": "en-gb+m3"}
+    assert not any(os.path.exists(os.path.join(pipe.storage, espeak_cache_key(defaults[l["speaker"]], l["text"])))
+                   for l in lines)
+
