@@ -25,7 +25,7 @@ gotrue_settings(struct request *req)
 	response_json(req, 200, json_pack("{s:o, s:b, s:b, s:b, s:s, s:b}",
 	    "external", external,
 	    "disable_signup", cfg->auth_disable_signup,
-	    "mailer_autoconfirm", 1,
+	    "mailer_autoconfirm", cfg->auth_mailer_autoconfirm,
 	    "phone_autoconfirm", 0,
 	    "sms_provider", "",
 	    "saml_enabled", 0));

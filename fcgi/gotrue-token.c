@@ -6,6 +6,7 @@
 
 #include "account-store.h"
 #include "config.h"
+#include "gotrue-mail.h"
 #include "gotrue.h"
 #include "gotrue-oauth.h"
 #include "log.h"
@@ -58,20 +59,22 @@ gotrue_signup(struct request *req)
 	if ((c = gotrue_db(req)) == NULL)
 		goto out;
 	account_uuid_new(user_id);
-	/* Confirmation mails come later: every account is confirmed on
-	 * signup, as GoTrue does with GOTRUE_MAILER_AUTOCONFIRM. */
-	rc = account_store_create(c, user_id, email, hash, TRUE, json_is_object(data) ? data : NULL,
-	    &user, &cause);
+	/* Confirmed at once with AUTH_MAILER_AUTOCONFIRM, else by the link
+	 * mailed (gotrue-mail.c). */
+	rc = account_store_create(c, user_id, email, hash, cfg->auth_mailer_autoconfirm,
+	    json_is_object(data) ? data : NULL, &user, &cause);
 	if (rc < 0) {
 		gotrue_fail(req, "signup", cause);
 		goto out;
 	}
-	if (rc == 0) {
+	if (rc == 1)
+		log_info("%s signup: account %s", req->request_id, user_id);
+	if (!cfg->auth_mailer_autoconfirm)
+		gotrue_signup_unconfirmed(req, c, rc == 1 ? user : NULL, email);
+	else if (rc == 0)
 		gotrue_error(req, 422, "user_already_exists", "User already registered");
-		goto out;
-	}
-	log_info("%s signup: account %s", req->request_id, user_id);
-	gotrue_sign_in(req, c, user_id, "password");
+	else
+		gotrue_sign_in(req, c, user_id, "password");
 out:
 	db_release(c);
 	json_decref(user);

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "account-store.h"
+#include "gotrue-mail.h"
 #include "gotrue.h"
 #include "log.h"
+#include "ratelimit-hook.h"
 #include "route.h"
 
 /* The account USER_ID as GoTrue's user object (a new reference), or NULL
@@ -43,6 +45,29 @@ out:
 	db_release(c);
 }
 
+/* Whether EMAIL may become an account's address: 1, or 0 after answering
+ * 422 email_exists (another account has it) or 429 (too many mails to it),
+ * or -1 after answering 500. */
+static int
+gotrue_email_free(struct request *req, struct db_conn *c, const char *email)
+{
+	char other[ACCOUNT_UUID_LEN + 1], *hash = NULL, *cause = NULL;
+	gboolean disabled, confirmed;
+	int rc = account_store_find_email(c, email, other, &hash, &disabled, &confirmed, &cause);
+
+	g_free(hash);
+	if (rc < 0) {
+		gotrue_fail(req, "account lookup", cause);
+		return -1;
+	}
+	if (rc == 1) {
+		gotrue_error(req, 422, "email_exists",
+		    "A user with this email address has already been registered");
+		return 0;
+	}
+	return gotrue_mail_limit(req, "verify_email", email) ? 1 : 0;
+}
+
 static void
 gotrue_user_put(struct request *req)
 {
@@ -51,6 +76,7 @@ gotrue_user_put(struct request *req)
 	const char *password, *email_in;
 	struct db_conn *c = NULL;
 	json_t *body = NULL, *data, *user = NULL;
+	gboolean change = FALSE;
 	int rc;
 
 	if (!gotrue_begin(req) || (body = gotrue_body(req)) == NULL)
@@ -63,6 +89,10 @@ gotrue_user_put(struct request *req)
 		gotrue_error(req, 400, "bad_json", "Could not parse request body as JSON: data must be an object");
 		goto out;
 	}
+	/* A password set after a recovery mail is the guide's reset_password;
+	 * nothing tells it from any other change, so each counts. */
+	if (password != NULL && !ratelimit_hook_check(req, "reset_password"))
+		goto out;
 	if ((c = gotrue_db(req)) == NULL || !gotrue_caller(req, c, user_id, session_id))
 		goto out;
 	if ((rc = account_store_user(c, user_id, &user, &cause)) <= 0) {
@@ -75,11 +105,11 @@ gotrue_user_put(struct request *req)
 			gotrue_error(req, 400, "validation_failed", "Unable to validate email address: invalid format");
 			goto out;
 		}
-		/* A change needs the confirmation mails, which come later. */
+		/* A new address changes once the link mailed to it is followed. */
 		if (strcmp(email, json_string_value(json_object_get(user, "email"))) != 0) {
-			gotrue_error(req, 422, "email_change_not_supported",
-			    "Changing the e-mail address is not available on this server yet");
-			goto out;
+			if ((rc = gotrue_email_free(req, c, email)) <= 0)
+				goto out;
+			change = TRUE;
 		}
 	}
 	if (password != NULL) {
@@ -111,6 +141,12 @@ gotrue_user_put(struct request *req)
 		g_clear_pointer(&user, json_decref);
 		if ((user = gotrue_user_load(req, c, user_id)) == NULL)
 			goto out;
+	}
+	if (change) {
+		if (!gotrue_mail_send(req, c, ACCOUNT_MAIL_EMAIL_CHANGE, user_id, email))
+			goto out;
+		json_object_set_new(user, "new_email", json_string(email));
+		json_object_set(user, "email_change_sent_at", json_object_get(user, "updated_at"));
 	}
 	response_json(req, 200, json_incref(user));
 out:

@@ -46,19 +46,23 @@ health_timeval(int ms)
 }
 
 /* One PING on C within TIMEOUT_MS; the thread's usual command timeout is
- * put back after an answer. 0, or -1 and *cause. */
+ * put back after an answer. With sentinels, ROLE instead: a server that
+ * became a replica answers PING but is not ready for us. 0, or -1 and
+ * *cause. */
 static int
-health_redis_ping_once(redisContext *c, int timeout_ms, int usual_ms, char **cause)
+health_redis_ping_once(redisContext *c, int timeout_ms, const struct config *cfg, char **cause)
 {
-	redisReply *reply;
+	int usual_ms = cfg->redis_timeout_ms;
+	redisReply *reply = NULL;
 	int rc = -1;
 
 	if (redisSetTimeout(c, health_timeval(timeout_ms)) != REDIS_OK) {
 		*cause = g_strdup("Redis: cannot set the command timeout");
 		return -1;
 	}
-	reply = redisCommand(c, "PING");
-	if (reply != NULL && reply->type == REDIS_REPLY_STATUS)
+	if (cfg->redis_sentinels != NULL)
+		rc = redis_check_master(c, cause);
+	else if ((reply = redisCommand(c, "PING")) != NULL && reply->type == REDIS_REPLY_STATUS)
 		rc = 0;
 	else if ((*cause = redis_reply_error(c, reply)) == NULL)
 		*cause = g_strdup("Redis: unexpected answer to PING");
@@ -84,7 +88,7 @@ health_redis_ping(struct request *req, int timeout_ms, char **cause)
 	gint64 started = g_get_monotonic_time(), left_ms = timeout_ms;
 
 	if (acc->redis != NULL) {
-		if (health_redis_ping_once(acc->redis, timeout_ms, cfg->redis_timeout_ms, cause) == 0)
+		if (health_redis_ping_once(acc->redis, timeout_ms, cfg, cause) == 0)
 			return 0;
 		request_redis_reset(req);
 		left_ms = timeout_ms - (g_get_monotonic_time() - started) / 1000;
@@ -95,12 +99,12 @@ health_redis_ping(struct request *req, int timeout_ms, char **cause)
 		*cause = g_strdup("Redis unavailable (next attempt within a second)");
 		return -1;
 	}
-	if ((acc->redis = redis_connect(cfg->redis_url, (int)left_ms, cause)) == NULL) {
+	if ((acc->redis = redis_open(cfg, (int)left_ms, cause)) == NULL) {
 		acc->redis_retry_after_us = g_get_monotonic_time() + G_USEC_PER_SEC;
 		return -1;
 	}
 	left_ms = MAX(timeout_ms - (g_get_monotonic_time() - started) / 1000, 10);
-	if (health_redis_ping_once(acc->redis, (int)left_ms, cfg->redis_timeout_ms, cause) == 0)
+	if (health_redis_ping_once(acc->redis, (int)left_ms, cfg, cause) == 0)
 		return 0;
 	request_redis_reset(req);
 	return -1;

@@ -39,6 +39,12 @@ ratelimit_hook_gate(struct request *req)
 gboolean
 ratelimit_hook_check(struct request *req, const char *name)
 {
+	return ratelimit_hook_check_key(req, name, NULL);
+}
+
+gboolean
+ratelimit_hook_check_key(struct request *req, const char *name, const char *key)
+{
 	struct ratelimit *rl = req->app->limits;
 	const struct ratelimit_rule *rule;
 	struct ratelimit_result r;
@@ -57,7 +63,7 @@ ratelimit_hook_check(struct request *req, const char *name)
 	}
 	client = clientaddr_resolve(ratelimit_trust(rl), req->remote_addr,
 	    request_header(req, "X-Forwarded-For"));
-	bucket = clientaddr_bucket(client);
+	bucket = key != NULL ? g_strdup(key) : clientaddr_bucket(client);
 	if ((redis = request_redis(req, &cause)) == NULL)
 		ratelimit_warn_redis_down(rl, cause, g_get_monotonic_time());
 	g_clear_pointer(&cause, g_free);

@@ -14,5 +14,9 @@ extern const struct app_module ratelimit_app_module;
  * grant_type=password as login_email). TRUE, or FALSE after answering 429
  * (the rate-limit headers are set either way). */
 gboolean ratelimit_hook_check(struct request *req, const char *name);
+/* The same with the bucket KEY instead of the client's (NULL: the
+ * client's): /auth/v1/recover also counts per target address. KEY must not
+ * collide with a client bucket (an address): prefix it. */
+gboolean ratelimit_hook_check_key(struct request *req, const char *name, const char *key);
 
 #endif

@@ -345,7 +345,7 @@ request_redis(struct request *req, char **cause)
 		*cause = g_strdup("Redis unavailable (next attempt within a second)");
 		return NULL;
 	}
-	acc->redis = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, cause);
+	acc->redis = redis_open(cfg, cfg->redis_timeout_ms, cause);
 	if (acc->redis == NULL) {
 		metrics_redis_error();
 		acc->redis_retry_after_us = now + G_USEC_PER_SEC;

@@ -59,6 +59,7 @@ extern const struct route gotrue_oauth_routes[];     /* fcgi/gotrue-oauth.c */
  * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
  * environment has PP_TEST_ROUTES=1. Never enable it in production. */
 extern const struct route test_routes[];
+extern const struct route gotrue_mail_routes[];      /* fcgi/gotrue-mail.c */
 void route_enable_test_routes(gboolean enable);
 
 /* The groups route_find searches (TEST: the debug groups instead), a

@@ -19,6 +19,7 @@ static const struct route *const route_groups[] = {
 	gotrue_settings_routes,
 	gotrue_oauth_routes,
 	NULL
+	gotrue_mail_routes,
 };
 
 static const struct route *const route_test_groups[] = {

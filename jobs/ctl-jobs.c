@@ -17,7 +17,7 @@ static redisContext *
 ctl_jobs_connect(const struct config *cfg)
 {
 	char *cause = NULL;
-	redisContext *c = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, &cause);
+	redisContext *c = redis_open(cfg, cfg->redis_timeout_ms, &cause);
 
 	if (c == NULL) {
 		fprintf(stderr, "podcastpro-ctl: %s\n", cause);
@@ -179,8 +179,9 @@ out:
 	return rc;
 }
 
+/* WORKER's name and HOST (its host name: a name need not contain it). */
 static void
-ctl_jobs_print_job(const char *worker, json_t *job, double now)
+ctl_jobs_print_job(const char *worker, const char *host, json_t *job, double now)
 {
 	json_t *started = json_object_get(job, "started_at");
 	char *args = json_dumps(json_object_get(job, "args"), JSON_COMPACT | JSON_ENCODE_ANY);
@@ -188,6 +189,7 @@ ctl_jobs_print_job(const char *worker, json_t *job, double now)
 	printf("%s %s %s %s attempt=%d", worker, json_string_value(json_object_get(job, "id")),
 	    json_string_value(json_object_get(job, "task")), json_string_value(json_object_get(job, "queue")),
 	    (int)json_integer_value(json_object_get(job, "attempt")));
+	printf(" host=%s", host != NULL ? host : "?");
 	if (json_is_number(started))
 		printf(" pid=%d runtime=%.3f", (int)json_integer_value(json_object_get(job, "pid")),
 		    now - json_number_value(started));
@@ -258,6 +260,7 @@ ctl_cmd_inspect(const struct config *cfg, int argc, char **argv)
 	workers = ctl_jobs_workers(c);
 	json_array_foreach(workers, i, w) {
 		const char *name = json_string_value(json_object_get(w, "name"));
+		const char *host = json_string_value(json_object_get(w, "hostname"));
 		json_t *list, *job;
 
 		if (strcmp(what, "stats") == 0) {
@@ -268,7 +271,8 @@ ctl_cmd_inspect(const struct config *cfg, int argc, char **argv)
 				free(text);
 				continue;
 			}
-			printf("%s pid=%d concurrency=%d rss_kb=%d stopping=%s children=", name,
+			printf("%s host=%s pid=%d concurrency=%d rss_kb=%d stopping=%s children=", name,
+			    host != NULL ? host : "?",
 			    (int)json_integer_value(json_object_get(w, "pid")),
 			    (int)json_integer_value(json_object_get(w, "concurrency")),
 			    (int)json_integer_value(json_object_get(w, "rss_kb")),
@@ -293,7 +297,7 @@ ctl_cmd_inspect(const struct config *cfg, int argc, char **argv)
 				printf("%s\n", text);
 				free(text);
 			} else
-				ctl_jobs_print_job(name, job, now);
+				ctl_jobs_print_job(name, host, job, now);
 		}
 	}
 	if (json_array_size(workers) == 0)

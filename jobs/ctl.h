@@ -55,6 +55,8 @@ CTL_COMMAND_DECL(check_config);
 CTL_COMMAND_DECL(call); CTL_COMMAND_DECL(inspect); CTL_COMMAND_DECL(events); CTL_COMMAND_DECL(queues); CTL_COMMAND_DECL(dead);
 /* jobs/ctl-token.c */
 CTL_COMMAND_DECL(token);
+/* jobs/ctl-user.c */
+CTL_COMMAND_DECL(user);
 
 /* The --env-file given before the command, or NULL. */
 const char *ctl_env_file(void);

@@ -81,7 +81,7 @@ task_sweep_once(const struct config *cfg, struct db_pool *db, int min_age_s, int
 		rc = 0;
 		goto out;
 	}
-	if ((redis = redis_connect(cfg->redis_url, cfg->redis_timeout_ms, cause)) == NULL)
+	if ((redis = redis_open(cfg, cfg->redis_timeout_ms, cause)) == NULL)
 		goto out;
 	for (guint i = 0; i < ids->len; i++) {
 		const char *id = g_ptr_array_index(ids, i);

@@ -65,7 +65,7 @@ task_test_record_run(struct task_ctx *ctx)
 	if (sleep_ms > 0)
 		g_usleep((gulong)sleep_ms * 1000);
 	if (task_test_redis == NULL &&
-	    (task_test_redis = redis_connect(ctx->cfg->redis_url, ctx->cfg->redis_timeout_ms, &cause)) == NULL) {
+	    (task_test_redis = redis_open(ctx->cfg, ctx->cfg->redis_timeout_ms, &cause)) == NULL) {
 		res = task_error(ctx, TASK_RETRY, "%s", cause);
 		goto out;
 	}

@@ -30,6 +30,11 @@ const struct task_def task_table[] = {
 	/* The pipeline (issue 6): limits and retries from the configuration. */
 	{ .name = "podcast.generate", .run = RUN(task_podcast_generate_run), .queue = "podcasts",
 	  .max_retries = -1, .backoff = -1, .backoff_max = -1, .on_dead = HOOK(task_podcast_generate_dead) },
+	/* The accounts' mails (doc/auth.md): a mail server may be away for a
+	 * while; 12 retries at the configured back-off (600 s at most) span
+	 * about the links' hour. */
+	{ .name = "email.send", .run = RUN(task_email_send_run), .queue = "default",
+	  .max_retries = 12, .backoff = -1, .backoff_max = -1 },
 	{ .name = NULL }
 };
 

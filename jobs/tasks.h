@@ -15,6 +15,9 @@ enum task_result task_test_sleep_run(struct task_ctx *ctx);
 enum task_result task_test_fail_run(struct task_ctx *ctx);
 enum task_result task_test_record_run(struct task_ctx *ctx);
 
+/* jobs/task-email-send.c (issue 12): one mail of the built-in accounts. */
+enum task_result task_email_send_run(struct task_ctx *ctx);
+
 /* jobs/task-podcast-generate.c (issue 6): the pipeline, and its on_dead
  * hook that marks the podcast failed when the job dies without saying so. */
 enum task_result task_podcast_generate_run(struct task_ctx *ctx);

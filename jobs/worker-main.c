@@ -28,7 +28,7 @@ static const GOptionEntry worker_options[] = {
 	{ "concurrency", 'c', 0, G_OPTION_ARG_INT, &opt_concurrency, "job children (WORKER_CONCURRENCY)", "N" },
 	{ "max-tasks-per-child", 0, 0, G_OPTION_ARG_INT, &opt_max_tasks, "jobs before a child is replaced (WORKER_MAX_TASKS_PER_CHILD)", "N" },
 	{ "loglevel", 'l', 0, G_OPTION_ARG_STRING, &opt_loglevel, "debug, info, warning or error (LOG_LEVEL)", "LEVEL" },
-	{ "hostname", 'n', 0, G_OPTION_ARG_STRING, &opt_hostname, "worker name, unique per worker; %h is the host name (default pp@%h)", "NAME" },
+	{ "hostname", 'n', 0, G_OPTION_ARG_STRING, &opt_hostname, "worker name, unique per worker across hosts; %h is the host name, %p the pid (WORKER_NAME, default pp@%h)", "NAME" },
 	{ "env-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_env_file, "read settings from this file (environment wins)", "FILE" },
 	{ "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "print the version and exit", NULL },
 	{ NULL }
@@ -197,6 +197,9 @@ worker_expand_name(const char *pattern)
 		if (p[0] == '%' && p[1] == 'h') {
 			g_string_append(s, g_get_host_name());
 			p++;
+		} else if (p[0] == '%' && p[1] == 'p') {
+			g_string_append_printf(s, "%d", (int)getpid());
+			p++;
 		} else
 			g_string_append_c(s, *p);
 	}
@@ -280,7 +283,7 @@ main(int argc, char **argv)
 	if (opt_loglevel != NULL)
 		w->loglevel = g_strdup_printf("--loglevel=%s", opt_loglevel);
 	worker_child_environ(w);
-	w->name = worker_expand_name(opt_hostname != NULL ? opt_hostname : "pp@%h");
+	w->name = worker_expand_name(opt_hostname != NULL ? opt_hostname : cfg->worker_name);
 	w->pid = getpid();
 	w->started_at = queue_now();
 	w->rng = g_rand_new();

@@ -28,6 +28,7 @@ struct worker_cmd {
 static struct worker *worker_redis_owner;
 
 static void worker_redis_connect(struct worker_conn *conn);
+static void worker_redis_abort(struct worker_conn *conn, const char *why);
 
 static struct worker_cmd *
 worker_cmd_new(struct worker *w, struct worker_conn *conn, gboolean durable, worker_reply_fn fn,
@@ -81,6 +82,16 @@ worker_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
 		conn->last_progress_us = g_get_monotonic_time();
 		worker_cmd_submit(cmd);
 		return;
+	}
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR && redis_error_is_failover(reply->str)) {
+		/* The server is a replica now (a failover): this command did
+		 * nothing. Drop the connection (hiredis frees it once this
+		 * callback returns), ask the sentinels again, and treat the
+		 * command as lost with the connection: durable ones are resent
+		 * to the new master. */
+		if (conn->ac != NULL && !(conn->ac->c.flags & REDIS_FREEING))
+			worker_redis_abort(conn, reply->str);
+		reply = NULL;
 	}
 	if (reply == NULL) {
 		/* The connection is going away: hiredis flushes every callback
@@ -183,7 +194,7 @@ worker_redis_reconnect_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void
+void
 worker_redis_schedule(struct worker_conn *conn)
 {
 	struct worker *w = worker_redis_owner;
@@ -203,11 +214,12 @@ worker_redis_schedule(struct worker_conn *conn)
  * cleanup has taken its poll fd off it, and never in our callbacks: a source
  * destroyed there reaches the adapter's g_source_remove_poll destroyed
  * (GLib-CRITICAL, fatal under G_DEBUG=fatal-criticals). */
-static void
+void
 worker_redis_source_cleanup(gpointer data)
 {
 	RedisSource *rs = data;
 	struct worker *w = worker_redis_owner;
+	struct worker_conn *conns[] = { &w->cmd, &w->fetch };
 
 	redis_source_cleanup(data);
 	/* The adapter's dispatch reads revents and ac after a write handler
@@ -215,10 +227,12 @@ worker_redis_source_cleanup(gpointer data)
 	 * being dispatched holds GLib's own reference until dispatch returns. */
 	rs->poll_fd.revents = 0;
 	rs->ac = NULL;
-	if (w->fetch.source == data)
-		w->fetch.source = NULL;
-	if (w->cmd.source == data)
-		w->cmd.source = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(conns); i++) {
+		if (conns[i]->source == data)
+			conns[i]->source = NULL;
+		if (conns[i]->sentinel_source == data)
+			conns[i]->sentinel_source = NULL;
+	}
 	g_source_destroy(data);
 	g_source_unref(data);
 }
@@ -261,6 +275,24 @@ worker_redis_setup_reply(struct worker *w, redisReply *reply, void *data)
 		log_error("redis: %s: %s", what, reply->str);
 }
 
+/* With sentinels, the server they named is asked whether it is the master
+ * before anything else is read from it; one that is not is dropped and the
+ * sentinels are asked again. A command sent behind ROLE meanwhile gets
+ * READONLY, which does the same (worker_cmd_reply). */
+static void
+worker_redis_role_reply(struct worker *w, redisReply *reply, void *data)
+{
+	struct worker_conn *conn = data;
+
+	if (reply == NULL || conn->ac == NULL || (conn->ac->c.flags & REDIS_FREEING))
+		return;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") != 0)
+		worker_redis_abort(conn, "the server the sentinels named is not the master (yet)");
+	else if (reply->type == REDIS_REPLY_ERROR && !g_str_has_prefix(reply->str, "NOPERM"))
+		log_warn("redis (%s): ROLE: %s", conn->what, reply->str);
+}
+
 static void
 worker_redis_on_connect(const redisAsyncContext *cac, int status)
 {
@@ -284,7 +316,10 @@ worker_redis_on_connect(const redisAsyncContext *cac, int status)
 	conn->backoff_ms = 0;
 	conn->inflight = 0;
 	conn->last_progress_us = g_get_monotonic_time();
-	log_info("redis (%s): connected", conn->what);
+	if (cac->c.connection_type == REDIS_CONN_TCP)
+		log_info("redis (%s): connected to %s:%d", conn->what, cac->c.tcp.host, cac->c.tcp.port);
+	else
+		log_info("redis (%s): connected", conn->what);
 	if (redis_url_parse(w->cfg->redis_url, &u, &cause) == 0) {
 		/* Pipelined ahead of everything else on this connection. */
 		if (u.password != NULL) {
@@ -303,27 +338,20 @@ worker_redis_on_connect(const redisAsyncContext *cac, int status)
 		redis_url_clear(&u);
 	}
 	g_free(cause);
+	if (w->cfg->redis_sentinels != NULL) {
+		const char *argv[] = { "ROLE" };
+
+		worker_cmd_submit(worker_cmd_new(w, conn, FALSE, worker_redis_role_reply, conn, 1, argv));
+	}
 	if (conn == &w->cmd)
 		worker_redis_flush_outbox(w);
 	conn->on_connect(w);
 }
 
+/* Takes AC (a connect under way) as CONN's context. */
 static void
-worker_redis_connect(struct worker_conn *conn)
+worker_redis_attach(struct worker_conn *conn, redisAsyncContext *ac)
 {
-	struct worker *w = worker_redis_owner;
-	struct redis_url u;
-	char *cause = NULL;
-	redisAsyncContext *ac;
-
-	if (redis_url_parse(w->cfg->redis_url, &u, &cause) != 0) {
-		log_error("%s", cause);
-		g_free(cause);
-		worker_redis_schedule(conn);
-		return;
-	}
-	ac = u.path != NULL ? redisAsyncConnectUnix(u.path) : redisAsyncConnect(u.host, u.port);
-	redis_url_clear(&u);
 	if (ac == NULL || ac->err) {
 		log_warn("redis (%s): cannot connect: %s", conn->what, ac != NULL ? ac->errstr : "out of memory");
 		if (ac != NULL)
@@ -339,6 +367,37 @@ worker_redis_connect(struct worker_conn *conn)
 	g_source_attach(conn->source, NULL);
 	redisAsyncSetConnectCallback(ac, worker_redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, worker_redis_on_disconnect);
+}
+
+void
+worker_redis_connect_to(struct worker_conn *conn, const char *host, int port)
+{
+	log_debug("redis (%s): connecting to %s:%d", conn->what, host, port);
+	worker_redis_attach(conn, redisAsyncConnect(host, port));
+}
+
+static void
+worker_redis_connect(struct worker_conn *conn)
+{
+	struct worker *w = worker_redis_owner;
+	struct redis_url u;
+	char *cause = NULL;
+
+	if (w->cfg->redis_sentinels != NULL) {
+		worker_sentinel_ask(w, conn);
+		return;
+	}
+	if (redis_url_parse(w->cfg->redis_url, &u, &cause) != 0) {
+		log_error("%s", cause);
+		g_free(cause);
+		worker_redis_schedule(conn);
+		return;
+	}
+	if (u.path != NULL)
+		worker_redis_attach(conn, redisAsyncConnectUnix(u.path));
+	else
+		worker_redis_connect_to(conn, u.host, u.port);
+	redis_url_clear(&u);
 }
 
 void
@@ -414,6 +473,7 @@ worker_redis_close(struct worker *w)
 		if (conn->reconnect_timer != 0)
 			g_source_remove(conn->reconnect_timer);
 		conn->reconnect_timer = 0;
+		worker_sentinel_cancel(conn);
 		if (conn->ac != NULL) {
 			redisAsyncContext *ac = conn->ac;
 

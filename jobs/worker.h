@@ -81,6 +81,13 @@ struct worker_conn {
 	int backoff_ms;
 	guint reconnect_timer;
 	void (*on_connect)(struct worker *w);
+	/* With REDIS_SENTINELS, each connect first asks them (worker-sentinel.c):
+	 * the question under way, on the loop like the rest. */
+	redisAsyncContext *sentinel_ac;
+	GSource *sentinel_source;        /* sentinel_ac's, as source is ac's */
+	guint sentinel_timer;            /* the current sentinel's time is up */
+	guint sentinel_index;            /* the one asked now */
+	guint sentinel_tried;
 };
 
 /* Job outcomes for /metrics, as the events name them. */
@@ -139,6 +146,12 @@ struct worker {
 
 /* worker-redis.c */
 void worker_redis_init(struct worker *w);
+/* Connects CONN to HOST:PORT (a sentinel's answer), or schedules another
+ * try of the whole connect with back-off. */
+void worker_redis_connect_to(struct worker_conn *conn, const char *host, int port);
+void worker_redis_schedule(struct worker_conn *conn);
+/* A context's GSource cleanup: every context the master opens uses it. */
+void worker_redis_source_cleanup(gpointer data);
 void worker_redis_start(struct worker *w);
 void worker_redis_close(struct worker *w);
 /* Sends ARGV on the command connection. DURABLE: kept in the outbox while
@@ -231,6 +244,13 @@ void worker_metrics_init(struct worker *w);
 void worker_metrics_free(struct worker *w);
 void worker_metrics_job(struct worker *w, const char *task, enum worker_outcome outcome, double runtime_s);
 void worker_metrics_publish(struct worker *w);
+
+/* worker-sentinel.c: asks the sentinels, one after another, for the
+ * master's address, then worker_redis_connect_to(CONN, ...), or
+ * worker_redis_schedule(CONN) when none named it. Never blocks the loop. */
+void worker_sentinel_ask(struct worker *w, struct worker_conn *conn);
+/* Drops a question under way (shutdown). */
+void worker_sentinel_cancel(struct worker_conn *conn);
 
 /* worker-beat.c */
 void worker_beat_tick(struct worker *w);

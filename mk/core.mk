@@ -4,6 +4,7 @@ libpodcastpro_a_SOURCES = \
 	src/config.c src/config.h \
 	src/log.c src/log.h \
 	src/redis.c src/redis.h \
+	src/redis-sentinel.c src/redis-sentinel.h \
 	src/ulid.c src/ulid.h \
 	src/promtext.c src/promtext.h
 
@@ -22,3 +23,8 @@ tests_unit_test_log_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-log
 
 EXTRA_DIST += tests/integration tests/stubs
+
+check_PROGRAMS += tests/unit/test-sentinel
+tests_unit_test_sentinel_SOURCES = tests/unit/test-sentinel.c
+tests_unit_test_sentinel_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-sentinel

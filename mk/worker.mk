@@ -11,7 +11,7 @@ sbin_PROGRAMS += podcastpro-worker
 podcastpro_worker_SOURCES = \
 	jobs/worker.h jobs/worker-main.c jobs/worker-redis.c jobs/worker-jobs.c \
 	jobs/worker-pool.c jobs/worker-child.c jobs/worker-hook.c jobs/worker-beat.c \
-	jobs/worker-metrics.c jobs/worker-signals.c \
+	jobs/worker-metrics.c jobs/worker-signals.c jobs/worker-sentinel.c \
 	jobs/task.h jobs/task.c jobs/tasks.h jobs/tasks.c
 podcastpro_worker_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/jobs -DWORKER_MASTER \
 	-DPKGLIBEXECDIR='"$(pkglibexecdir)"'

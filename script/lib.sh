@@ -19,6 +19,9 @@ PP_PACKAGES="$PP_PACKAGES python3-webvtt"
 command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 
+# The accounts' mail tests (tests/integration/test_auth_mail.py) receive the
+# mails with a real SMTP server, Debian's aiosmtpd.
+PP_PACKAGES="$PP_PACKAGES python3-aiosmtpd"
 pp_log() { printf '==> %s\n' "$*" >&2; }
 
 # Installs what is missing (apt-get update first, once), as root or via sudo.

@@ -354,3 +354,121 @@ account_store_logout(struct db_conn *c, const char *user_id, const char *session
 	}
 	return 0;
 }
+
+int
+account_store_otp_new(struct db_conn *c, const char *user_id, const char *kind,
+    const char *digest, const char *relates_to, int expiry, char **cause)
+{
+	char secs[16];
+	const char *params[] = { user_id, kind, digest, relates_to, secs };
+
+	g_snprintf(secs, sizeof secs, "%d", expiry);
+	/* One statement: the older links of this kind stop working. */
+	return account_run(c, "acct_otp_new",
+	    "WITH old AS (DELETE FROM auth_one_time_tokens WHERE user_id = $1::uuid AND kind = $2 "
+	    "AND used_at IS NULL) "
+	    "INSERT INTO auth_one_time_tokens (user_id, kind, token_hash, relates_to, expires_at) "
+	    "VALUES ($1::uuid, $2, $3, $4, now() + make_interval(secs => $5::int))", 5, params,
+	    "one-time token insert", cause);
+}
+
+enum account_verify
+account_store_otp_use(struct db_conn *c, const char *digest, const char *kind, const char *email,
+    char user_id[ACCOUNT_UUID_LEN + 1], char **cause)
+{
+	const char *params[3] = { digest, kind, email };
+	char *new_email = NULL;
+	PGresult *res = NULL;
+	enum account_verify rc = ACCOUNT_VERIFY_ERROR;
+
+	if (account_run(c, NULL, "BEGIN", 0, NULL, "begin", cause) != 0)
+		return ACCOUNT_VERIFY_ERROR;
+	/* The row lock makes one of two concurrent uses find it spent. */
+	res = account_exec(c, "acct_otp_use",
+	    "UPDATE auth_one_time_tokens t SET used_at = now() FROM auth_credentials cr "
+	    "WHERE t.token_hash = $1 AND t.kind = $2 AND t.used_at IS NULL AND t.expires_at > now() "
+	    "AND cr.user_id = t.user_id AND ($3::text IS NULL OR $3 = CASE "
+	    "WHEN t.kind = 'email_change_new' THEN t.relates_to ELSE cr.email END) "
+	    "RETURNING t.user_id, t.relates_to, cr.disabled", 3, params, "one-time token", cause);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		rc = ACCOUNT_VERIFY_INVALID;
+		goto fail;
+	}
+	if (PQgetvalue(res, 0, 2)[0] == 't') {
+		rc = ACCOUNT_VERIFY_DISABLED;
+		goto fail;
+	}
+	g_strlcpy(user_id, PQgetvalue(res, 0, 0), ACCOUNT_UUID_LEN + 1);
+	if (strcmp(kind, "email_change_new") == 0 && !PQgetisnull(res, 0, 1))
+		new_email = g_strdup(PQgetvalue(res, 0, 1));
+	g_clear_pointer(&res, PQclear);
+	params[0] = user_id;
+	params[1] = new_email;
+	res = account_exec(c, "acct_otp_apply",
+	    "WITH cr AS (UPDATE auth_credentials SET confirmed_at = coalesce(confirmed_at, now()), "
+	    "email = coalesce($2, email), updated_at = now() WHERE user_id = $1::uuid "
+	    "RETURNING email) "
+	    "UPDATE auth_identities i SET identity_data = i.identity_data || "
+	    "jsonb_build_object('email', cr.email, 'email_verified', true), updated_at = now() "
+	    "FROM cr WHERE i.user_id = $1::uuid AND i.provider = 'email'", 2, params,
+	    "account confirm", cause);
+	if (res == NULL) {
+		/* 23505: the new address became another account's meanwhile. */
+		if (*cause != NULL && strstr(*cause, "auth_credentials_email") != NULL) {
+			g_clear_pointer(cause, g_free);
+			rc = ACCOUNT_VERIFY_EMAIL_TAKEN;
+		}
+		goto fail;
+	}
+	if (account_run(c, NULL, "COMMIT", 0, NULL, "commit", cause) != 0)
+		goto fail;
+	rc = ACCOUNT_VERIFY_OK;
+	goto out;
+fail:
+	account_rollback(c);
+out:
+	PQclear(res);
+	g_free(new_email);
+	return rc;
+}
+
+int
+account_store_list(struct db_conn *c, json_t **out, char **cause)
+{
+	PGresult *res = account_exec(c, NULL,
+	    "SELECT coalesce(json_agg(json_build_object('id', user_id, 'email', email, "
+	    "'confirmed_at', " ACCOUNT_TS("confirmed_at") ", 'disabled', disabled, "
+	    "'created_at', " ACCOUNT_TS("created_at") ", "
+	    "'last_sign_in_at', " ACCOUNT_TS("last_sign_in_at") ") ORDER BY created_at, email), "
+	    "'[]')::text FROM auth_credentials", 0, NULL, "account list", cause);
+	int rc = -1;
+
+	if (res == NULL)
+		return -1;
+	if ((*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL)
+		*cause = g_strdup("account list: not JSON");
+	else
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+int
+account_store_set_disabled(struct db_conn *c, const char *email, gboolean disabled, char **cause)
+{
+	const char *params[] = { email, disabled ? "t" : "f" };
+	PGresult *res = account_exec(c, NULL,
+	    "WITH cr AS (UPDATE auth_credentials SET disabled = $2::boolean, updated_at = now() "
+	    "WHERE email = $1 RETURNING user_id), "
+	    "s AS (DELETE FROM auth_sessions WHERE $2::boolean AND user_id IN (SELECT user_id FROM cr)) "
+	    "SELECT count(*) FROM cr", 2, params, "account disable", cause);
+	int rc;
+
+	if (res == NULL)
+		return -1;
+	rc = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	PQclear(res);
+	return rc;
+}

@@ -75,9 +75,11 @@ enum account_refresh account_store_refresh(struct db_conn *c, const char *digest
     const char *new_digest, int reuse_interval, struct account_refreshed *out, char **cause);
 
 /* Sets USER_ID's password hash (HASH non-NULL; then every other session
- * than KEEP_SESSION ends, as GoTrue does) and merges META (non-NULL, an
+ * than KEEP_SESSION ends, as GoTrue does; with KEEP_SESSION
+ * ACCOUNT_NO_SESSION they all end) and merges META (non-NULL, an
  * object; null values remove keys) into user_metadata: 1, 0 when there is
  * no such account, -1. */
+#define ACCOUNT_NO_SESSION "00000000-0000-0000-0000-000000000000"
 int account_store_update(struct db_conn *c, const char *user_id, const char *hash,
     const char *keep_session, json_t *meta, char **cause);
 
@@ -96,5 +98,39 @@ enum account_logout_scope { ACCOUNT_LOGOUT_GLOBAL, ACCOUNT_LOGOUT_LOCAL, ACCOUNT
 /* Ends sessions of USER_ID: all, SESSION_ID only, or all but it. 0, -1. */
 int account_store_logout(struct db_conn *c, const char *user_id, const char *session_id,
     enum account_logout_scope scope, char **cause);
+
+/* A one-time token (a mailed link) for USER_ID: KIND is the row's kind
+ * ("confirmation", "recovery", "email_change_new"; account-mail.h),
+ * stored as DIGEST, expiring EXPIRY seconds from now, RELATES_TO the new
+ * address of an e-mail change (else NULL). The user's earlier unspent
+ * tokens of that kind are dropped: only the latest link works. 0, -1. */
+int account_store_otp_new(struct db_conn *c, const char *user_id, const char *kind,
+    const char *digest, const char *relates_to, int expiry, char **cause);
+
+enum account_verify {
+	ACCOUNT_VERIFY_OK,
+	ACCOUNT_VERIFY_INVALID,      /* no such token, spent, expired, or not EMAIL's */
+	ACCOUNT_VERIFY_EMAIL_TAKEN,  /* the new address is another account's now */
+	ACCOUNT_VERIFY_DISABLED,     /* the account is disabled (token not spent) */
+	ACCOUNT_VERIFY_ERROR,
+};
+
+/* Spends the one-time token stored as DIGEST of KIND, unspent and
+ * unexpired, and does what it is for, in one transaction: the account is
+ * confirmed (every kind: the mail reached its owner); an e-mail change
+ * moves the account (and its email identity) to the new address. EMAIL
+ * (normalised; may be NULL): the token must have been mailed to it. Two
+ * requests with one token: one wins. USER_ID is set on OK. */
+enum account_verify account_store_otp_use(struct db_conn *c, const char *digest, const char *kind,
+    const char *email, char user_id[ACCOUNT_UUID_LEN + 1], char **cause);
+
+/* Every account for the operator, oldest first: *OUT a JSON array of
+ * {id, email, confirmed_at, disabled, created_at, last_sign_in_at}. 0, -1. */
+int account_store_list(struct db_conn *c, json_t **out, char **cause);
+
+/* Disables (ending every session) or enables the account with EMAIL:
+ * 1, 0 when none, -1. */
+int account_store_set_disabled(struct db_conn *c, const char *email, gboolean disabled,
+    char **cause);
 
 #endif

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "providers.h"
 #include "ratelimit.h"
+#include "redis-sentinel.h"
 #include "redis.h"
 
 enum config_type { CONFIG_STRING, CONFIG_BOOL, CONFIG_INT };
@@ -63,6 +64,13 @@ static const struct config_entry config_table[] = {
 	S("REDIS_URL", redis_url, "redis://127.0.0.1:6379/0", URL_PASS, 0, config_check_redis_url,
 	    "redis://[:password@]host[:port][/db] or unix:///path/to/socket"),
 	I("REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000, "Redis connect and command timeout"),
+	S("REDIS_SENTINELS", redis_sentinels, NULL, 0, 0, redis_sentinel_check,
+	    "host:port,... of Redis Sentinels; set: the master is the one they name, REDIS_URL gives only "
+	    "user, password and db"),
+	S("REDIS_SENTINEL_MASTER", redis_sentinel_master, "mymaster", 0, 0, redis_sentinel_check_name,
+	    "the master's name in the sentinels' \"sentinel monitor\""),
+	S("REDIS_SENTINEL_PASSWORD", redis_sentinel_password, NULL, SECRET, 0, NULL,
+	    "the sentinels' own password (their requirepass), when they have one"),
 	S("SUPABASE_JWT_SECRET", supabase_jwt_secret, NULL, SECRET, 0, NULL,
 	    "HS256 secret for access tokens (this or a JWKS is required by the API)"),
 	S("SUPABASE_JWT_AUDIENCE", supabase_jwt_audience, "authenticated", 0, 0, NULL, "required aud claim"),
@@ -131,6 +139,11 @@ static const struct config_entry config_table[] = {
 	    config_check_json_list, "JSON list of allowed origins"),
 	B("RATE_LIMIT_ENABLED", rate_limit_enabled, "true", "per-client limits (RATE_LIMITS)"),
 	S("RATE_LIMITS", rate_limits, "", 0, 0, ratelimit_check_spec, "overrides, e.g. create_podcast=10/hour,health=off"),
+	S("OPENAI_API_KEY", openai_api_key, NULL, SECRET, 0, NULL,
+	    "key of an OpenAI-compatible API (sent as Authorization: Bearer); a local server may need none"),
+	S("OPENAI_BASE_URL", openai_base_url, NULL, 0, 0, config_check_http_url,
+	    "its base URL with the version: https://api.openai.com/v1 (unset), http://127.0.0.1:11434/v1 (Ollama)"),
+	S("OPENAI_MODEL", openai_model, "gpt-4o-mini", 0, 0, NULL, "model of the OpenAI-compatible writer"),
 	S("TRUSTED_PROXIES", trusted_proxies, "", 0, 0, clientaddr_check_cidrs, "CIDR list whose X-Forwarded-For is believed"),
 	B("API_GENERATION_ENABLED", api_generation_enabled, "true", "false: POST /podcasts/ answers 503"),
 	I("MAX_REQUEST_BODY", max_request_body, "1048576", 1024, 1073741824, "largest JSON body, bytes (413 above)"),
@@ -149,6 +162,8 @@ static const struct config_entry config_table[] = {
 	S("LOG_LEVEL", log_level, "info", 0, 0, config_check_log_level, "debug, info, warning or error"),
 	S("LOG_FILE", log_file, NULL, 0, 0, NULL, "append logs to this file (reopened on SIGHUP); unset: stderr"),
 	S("WORKER_QUEUES", worker_queues, "podcasts,default", 0, 0, NULL, "queues the worker consumes"),
+	S("WORKER_NAME", worker_name, "pp@%h", 0, 0, NULL,
+	    "the worker's name, unique across hosts (%h: host name, %p: pid); --hostname wins"),
 	I("WORKER_CONCURRENCY", worker_concurrency, "4", 1, 256, "job children"),
 	I("WORKER_MAX_TASKS_PER_CHILD", worker_max_tasks_per_child, "1000", 1, 100000000, "jobs before a child is replaced"),
 	I("WORKER_SHUTDOWN_GRACE", worker_shutdown_grace, "60", 0, 86400, "seconds running jobs get on SIGTERM"),

@@ -29,6 +29,9 @@ struct config {
 	/* Redis */
 	char *redis_url;
 	int redis_timeout_ms;
+	char *redis_sentinels;          /* NULL: REDIS_URL's host alone */
+	char *redis_sentinel_master;
+	char *redis_sentinel_password;
 	/* Authentication */
 	char *supabase_jwt_secret;
 	char *supabase_jwt_audience;
@@ -80,6 +83,9 @@ struct config {
 	char *espeak_voice_will;
 	int document_max_chars;
 	int provider_timeout;
+	char *openai_api_key;
+	char *openai_base_url;
+	char *openai_model;
 	/* HTTP API */
 	char *cors_origins;
 	gboolean rate_limit_enabled;
@@ -101,6 +107,7 @@ struct config {
 	char *log_file;
 	/* Worker */
 	char *worker_queues;
+	char *worker_name;
 	int worker_concurrency;
 	int worker_max_tasks_per_child;
 	int worker_shutdown_grace;

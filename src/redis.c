@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis-sentinel.h"
 #include "redis.h"
 
 void
@@ -147,14 +148,31 @@ fail:
 	return -1;
 }
 
+gboolean
+redis_error_is_failover(const char *err)
+{
+	return g_str_has_prefix(err, "READONLY") || g_str_has_prefix(err, "MASTERDOWN");
+}
+
+/* Marks C broken as a lost connection does: hiredis then fails every
+ * further command on it, and callers drop it. */
+static void
+redis_mark_broken(redisContext *c, const char *why)
+{
+	c->err = REDIS_ERR_OTHER;
+	g_strlcpy(c->errstr, why, sizeof c->errstr);
+}
+
 char *
 redis_reply_error(redisContext *c, const redisReply *reply)
 {
 	if (reply == NULL)
 		return g_strdup(c->errstr[0] != '\0' ? c->errstr : "connection lost");
-	if (reply->type == REDIS_REPLY_ERROR)
-		return g_strndup(reply->str, reply->len);
-	return NULL;
+	if (reply->type != REDIS_REPLY_ERROR)
+		return NULL;
+	if (redis_error_is_failover(reply->str))
+		redis_mark_broken(c, reply->str);
+	return g_strndup(reply->str, reply->len);
 }
 
 /* Runs one setup command; 0, or -1 and *cause. */
@@ -178,12 +196,47 @@ redis_setup(redisContext *c, char **cause, const char *what, const char *fmt, ..
 	return -1;
 }
 
+/* Connects to U's address, authenticates and selects its database. */
+static redisContext *
+redis_connect_parsed(const struct redis_url *u, int timeout_ms, char **cause)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	redisContext *c = NULL;
+
+	if (u->path != NULL)
+		c = redisConnectUnixWithTimeout(u->path, tv);
+	else
+		c = redisConnectWithTimeout(u->host, u->port, tv);
+	if (c == NULL || c->err) {
+		*cause = g_strdup_printf("Redis %s:%d: %s", u->path != NULL ? u->path : u->host,
+		    u->path != NULL ? 0 : u->port, c != NULL ? c->errstr : "out of memory");
+		goto fail;
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		*cause = g_strdup("Redis: cannot set the command timeout");
+		goto fail;
+	}
+	if (u->password != NULL) {
+		if (u->username != NULL) {
+			if (redis_setup(c, cause, "AUTH", "AUTH %s %s", u->username, u->password) != 0)
+				goto fail;
+		} else if (redis_setup(c, cause, "AUTH", "AUTH %s", u->password) != 0)
+			goto fail;
+	}
+	if (u->db != 0 && redis_setup(c, cause, "SELECT", "SELECT %d", u->db) != 0)
+		goto fail;
+	return c;
+fail:
+	if (c != NULL)
+		redisFree(c);
+	return NULL;
+}
+
 redisContext *
 redis_connect(const char *url, int timeout_ms, char **cause)
 {
 	struct redis_url u;
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *c = NULL;
+	redisContext *c;
 	char *err = NULL;
 
 	if (redis_url_parse(url, &u, &err) != 0) {
@@ -191,33 +244,68 @@ redis_connect(const char *url, int timeout_ms, char **cause)
 		g_free(err);
 		return NULL;
 	}
-	if (u.path != NULL)
-		c = redisConnectUnixWithTimeout(u.path, tv);
-	else
-		c = redisConnectWithTimeout(u.host, u.port, tv);
-	if (c == NULL || c->err) {
-		*cause = g_strdup_printf("Redis %s:%d: %s", u.path != NULL ? u.path : u.host,
-		    u.path != NULL ? 0 : u.port, c != NULL ? c->errstr : "out of memory");
-		goto fail;
-	}
-	if (redisSetTimeout(c, tv) != REDIS_OK) {
-		*cause = g_strdup("Redis: cannot set the command timeout");
-		goto fail;
-	}
-	if (u.password != NULL) {
-		if (u.username != NULL) {
-			if (redis_setup(c, cause, "AUTH", "AUTH %s %s", u.username, u.password) != 0)
-				goto fail;
-		} else if (redis_setup(c, cause, "AUTH", "AUTH %s", u.password) != 0)
-			goto fail;
-	}
-	if (u.db != 0 && redis_setup(c, cause, "SELECT", "SELECT %d", u.db) != 0)
-		goto fail;
+	c = redis_connect_parsed(&u, timeout_ms, cause);
 	redis_url_clear(&u);
 	return c;
-fail:
-	if (c != NULL)
-		redisFree(c);
+}
+
+int
+redis_check_master(redisContext *c, char **cause)
+{
+	redisReply *reply = redisCommand(c, "ROLE");
+	int rc = -1;
+
+	if (reply == NULL) {
+		*cause = g_strdup_printf("Redis ROLE: %s", c->errstr[0] != '\0' ? c->errstr : "connection lost");
+		return -1;
+	}
+	if (reply->type == REDIS_REPLY_ERROR && g_str_has_prefix(reply->str, "NOPERM"))
+		rc = 0;   /* an ACL user without ROLE: READONLY replies still tell */
+	else if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") == 0)
+		rc = 0;
+	else {
+		*cause = g_strdup_printf("Redis is not the master (ROLE: %s)",
+		    reply->type == REDIS_REPLY_ERROR ? reply->str :
+		    reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+		    reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str : "unexpected answer");
+		redis_mark_broken(c, "not the master");
+	}
+	freeReplyObject(reply);
+	return rc;
+}
+
+redisContext *
+redis_open(const struct config *cfg, int timeout_ms, char **cause)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	struct redis_url u;
+	redisContext *c = NULL;
+	char *err = NULL, *host = NULL;
+	int port = 0;
+
+	if (cfg->redis_sentinels == NULL)
+		return redis_connect(cfg->redis_url, timeout_ms, cause);
+	if (redis_url_parse(cfg->redis_url, &u, &err) != 0) {
+		*cause = g_strdup_printf("REDIS_URL: %s", err);
+		g_free(err);
+		return NULL;
+	}
+	if (redis_sentinel_master(cfg, timeout_ms, &host, &port, cause) != 0)
+		goto out;
+	/* The sentinels' answer replaces REDIS_URL's address; its user,
+	 * password and database stay. */
+	g_free(u.host);
+	g_clear_pointer(&u.path, g_free);
+	u.host = g_steal_pointer(&host);
+	u.port = port;
+	c = redis_connect_parsed(&u, (int)MAX((deadline - g_get_monotonic_time()) / 1000, 50), cause);
+	if (c != NULL && redis_check_master(c, &err) != 0) {
+		*cause = g_strdup_printf("%s:%d, named by the sentinels: %s", u.host, u.port, err);
+		g_free(err);
+		g_clear_pointer(&c, redisFree);
+	}
+out:
 	redis_url_clear(&u);
-	return NULL;
+	return c;
 }

@@ -8,23 +8,11 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { createClient } = require('@supabase/supabase-js');
+const { options, step } = require('./supabase-node');
 
 const url = process.env.PP_URL;
 const anonKey = process.env.PP_ANON_KEY;
 const email = `js${Date.now()}@example.com`;
-// Realtime is not used, but supabase-js's realtime client refuses to load
-// on a Node without a WebSocket (before 22): hand it one that is never made.
-class NoWebSocket {
-  constructor() { throw new Error('realtime is not used by this test'); }
-}
-const options = {
-  auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-  realtime: { transport: NoWebSocket },
-};
-
-function step(name, detail) {
-  process.stdout.write(JSON.stringify({ step: name, ...detail }) + '\n');
-}
 
 function payload(token) {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
