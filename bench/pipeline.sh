@@ -8,13 +8,17 @@
 # the offline providers turning a 10-page PDF into an MP3.
 #
 # Prints the seconds of each and the ratio ours / Python order (target
-# <= 1/3), and the offline time (target < 60 s).
+# <= 1/3), and the offline time (target < 60 s). For our runs also the timed
+# transcript's error: every cue edge of the .vtt against where its line is
+# voiced in the MP3 as mpg123 decodes it (tests/integration/transcript_check.py),
+# mean and max in ms (target max <= 50 ms), with MP3 clips (the ElevenLabs
+# stub) and WAV clips (espeak-ng).
 #
 # Usage: bench/pipeline.sh
 # Env: PP_BUILDDIR (default build/plain), GEMINI_DELAY (3), TTS_DELAY (1.5),
 #      LINES (40), CONCURRENCY (4), KEEP_LOGS (copy logs there).
 # Needs: PostgreSQL, redis-server, /usr/bin/python3 with psycopg2, redis,
-#      pytest (the helpers of tests/integration/test_pipeline.py are reused).
+#      pytest, webvtt (the helpers of tests/integration/test_pipeline.py are reused).
 set -u -o pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${PP_BUILDDIR:-$root/build/plain}
@@ -41,6 +45,7 @@ import json, os, subprocess, sys, time
 import pp
 import workerkit as wk
 from test_pipeline import Pipeline, decode_seconds
+import transcript_check as tc
 
 tmp = os.environ["BENCH_TMP"]
 services = pp.read_env_file(os.environ["PP_SERVICES_ENV"])
@@ -60,6 +65,17 @@ def stub(script, *args):
 gem, gem_url = stub("gemini_stub.py", "--delay", str(gd), "--lines", str(lines))
 el, el_url = stub("elevenlabs_stub.py", "--delay", str(td))
 results = {}
+timing = []     # (start, end) errors of every cue of every run, seconds
+
+
+def transcript_error(pipe, pid):
+    """'transcript error mean/max ms' of the podcast's .vtt against its MP3."""
+    with open(os.path.join(pipe.storage, "podcasts", f"podcast_{pid}.vtt"), "rb") as f:
+        errors = tc.timing_errors(tc.decode(pipe.mp3_path(pid)), tc.parse_vtt(f.read()))
+    timing.extend(errors)
+    return "transcript error %.1f/%.1f ms" % tc.summary(errors)
+
+
 try:
     def ours(label, **env):
         pipe = Pipeline(services, os.path.join(tmp, label))
@@ -74,7 +90,8 @@ try:
             assert row["status"] == "complete", row
             seconds, _ = decode_seconds(pipe.mp3_path(pid))
             n = len(row["transcript"]["lines"])
-            print(f"{label:<34} {took:7.1f} s   ({n} lines, {seconds:.0f} s of audio)", flush=True)
+            print(f"{label:<34} {took:7.1f} s   ({n} lines, {seconds:.0f} s of audio, "
+                  f"{transcript_error(pipe, pid)})", flush=True)
             return took
         finally:
             pipe.close()
@@ -102,7 +119,8 @@ try:
         assert row["status"] == "complete", row
         seconds, _ = decode_seconds(pipe.mp3_path(pid))
         print(f"{'offline (builtin + espeak-ng), 10 pages':<34} {results['offline']:7.1f} s   "
-              f"({len(row['transcript']['lines'])} lines, {seconds:.0f} s of audio)")
+              f"({len(row['transcript']['lines'])} lines, {seconds:.0f} s of audio, "
+              f"{transcript_error(pipe, pid)})")
     finally:
         pipe.close()
 finally:
@@ -113,4 +131,7 @@ ratio = results["ours"] / results["py"]
 print(f"ratio ours / Python order: {ratio:.3f} (target <= 0.333) {'OK' if ratio <= 1 / 3 else 'MISSED'}")
 print(f"offline 10-page PDF: {results['offline']:.1f} s (target < 60 s) "
       f"{'OK' if results['offline'] < 60 else 'MISSED'}")
+mean_ms, max_ms = tc.summary(timing)
+print(f"transcript timing error: mean {mean_ms:.1f} ms, max {max_ms:.1f} ms over {len(timing)} cues "
+      f"(target max <= 50 ms) {'OK' if max_ms <= 50 else 'MISSED'}")
 PY
