@@ -18,8 +18,8 @@ static const struct route *const route_groups[] = {
 	gotrue_user_routes,
 	gotrue_settings_routes,
 	gotrue_oauth_routes,
-	NULL
 	gotrue_mail_routes,
+	NULL
 };
 
 static const struct route *const route_test_groups[] = {

@@ -46,6 +46,15 @@ struct config {
 	int auth_jwt_expiry;
 	int auth_refresh_reuse_interval;
 	gboolean auth_disable_signup;
+	gboolean auth_mailer_autoconfirm;
+	int auth_mailer_otp_exp;
+	/* Mail (jobs/task-email-send.c): off unless SMTP_HOST is set */
+	char *smtp_host;
+	int smtp_port;
+	char *smtp_username;
+	char *smtp_password;
+	gboolean smtp_use_tls;
+	char *smtp_from_email;
 	char *auth_site_url;           /* src/redirect-allow.c */
 	char *auth_redirect_allow_list;
 	char *auth_oidc_providers;     /* src/oidc.c */
