@@ -31,6 +31,13 @@ ctl_cmd_migrate(const struct config *cfg, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
+	if (cfg->db_transaction_pooler && !status) {
+		/* Its advisory lock is a session's: behind a transaction pooler
+		 * it would stay on whichever server connection took it. */
+		cause = g_strdup("migrations need a session of their own: run them with DATABASE_URL pointing at "
+		    "PostgreSQL itself and DB_TRANSACTION_POOLER unset");
+		goto out;
+	}
 	if ((pg = ctl_db_connect(cfg, &cause)) == NULL)
 		goto out;
 	if (status)

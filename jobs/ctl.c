@@ -83,7 +83,7 @@ ctl_parse_options(int *argc, char ***argv, const GOptionEntry *entries)
 PGconn *
 ctl_db_connect(const struct config *cfg, char **cause)
 {
-	char *conninfo = db_conninfo_with_defaults(cfg->database_url);
+	char *conninfo = db_conninfo_from_config(cfg);
 	PGconn *pg = PQconnectdb(conninfo);
 
 	g_free(conninfo);

@@ -658,7 +658,7 @@ task_podcast_generate_dead(const struct config *cfg, const char *job_id, json_t 
 	 * master's kill timer. A run that ended by itself has already written
 	 * this; this is for a child that was killed or a job given up as
 	 * poison. */
-	conninfo = db_conninfo_with_defaults(cfg->database_url);
+	conninfo = db_conninfo_from_config(cfg);
 	pg = PQconnectdb(conninfo);
 	g_free(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {

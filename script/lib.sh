@@ -16,6 +16,9 @@ PP_PACKAGES="$PP_PACKAGES prometheus"
 # The transcript test (tests/integration/test_pipeline_transcript.py) reads the
 # WebVTT with a real parser, Debian's webvtt-py.
 PP_PACKAGES="$PP_PACKAGES python3-webvtt"
+# PgBouncer in transaction mode in front of the API and the worker
+# (tests/integration/test_pgbouncer.py, bench/pgbouncer.sh); its service is not started.
+PP_PACKAGES="$PP_PACKAGES pgbouncer"
 command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 

@@ -61,6 +61,8 @@ static const struct config_entry config_table[] = {
 	I("DB_POOL_TIMEOUT", db_pool_timeout, "30", 0, 3600, "seconds to wait for a connection, then 503"),
 	I("DB_POOL_RECYCLE", db_pool_recycle, "1800", 0, 86400, "seconds before a connection is replaced"),
 	I("DB_PRE_PING_IDLE", db_pre_ping_idle, "5", 0, 3600, "ping connections idle longer than this (s)"),
+	B("DB_TRANSACTION_POOLER", db_transaction_pooler, "false",
+	    "DATABASE_URL is a transaction-pooling PgBouncer: no named prepared statements, no session settings"),
 	S("REDIS_URL", redis_url, "redis://127.0.0.1:6379/0", URL_PASS, 0, config_check_redis_url,
 	    "redis://[:password@]host[:port][/db] or unix:///path/to/socket"),
 	I("REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000, "Redis connect and command timeout"),

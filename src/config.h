@@ -26,6 +26,7 @@ struct config {
 	int db_pool_timeout;     /* seconds to wait for a connection */
 	int db_pool_recycle;     /* seconds before a connection is replaced */
 	int db_pre_ping_idle;    /* ping a connection idle longer than this (s) */
+	gboolean db_transaction_pooler;   /* DATABASE_URL is PgBouncer, pool_mode=transaction */
 	/* Redis */
 	char *redis_url;
 	int redis_timeout_ms;

@@ -31,6 +31,10 @@ struct db_pool {
 	guint64 waits;          /* acquires that had to wait for a connection */
 };
 
+/* DB_TRANSACTION_POOLER (db_conninfo_from_config): set once at start-up,
+ * before any thread, read everywhere after. */
+static gboolean db_transaction_pooler;
+
 static const char *const db_default_params[][2] = {
 	{ "keepalives", "1" },
 	{ "keepalives_idle", "30" },
@@ -71,6 +75,11 @@ db_conninfo_with_defaults(const char *conninfo)
 		const char *key = db_default_params[i][0], *val = db_default_params[i][1];
 		gboolean present = FALSE;
 
+		/* PgBouncer refuses the options startup parameter (and would not
+		 * keep it per client): DateStyle and TimeZone go as parameters
+		 * of their own instead, which it tracks (db_conninfo_from_config). */
+		if (db_transaction_pooler && strcmp(key, "options") == 0)
+			continue;
 		for (o = opts; o->keyword != NULL; o++) {
 			if (strcmp(o->keyword, key) == 0 && o->val != NULL) {
 				present = TRUE;
@@ -122,11 +131,29 @@ db_pool_new(const char *conninfo, int pool_size, int max_overflow, int pool_time
 	return pool;
 }
 
+char *
+db_conninfo_from_config(const struct config *cfg)
+{
+	if (cfg->db_transaction_pooler && !db_transaction_pooler) {
+		/* libpq sends these as the DateStyle and TimeZone startup
+		 * parameters, which PgBouncer accepts and sets on whichever
+		 * server connection runs each transaction. */
+		g_setenv("PGDATESTYLE", "ISO", TRUE);
+		g_setenv("PGTZ", "UTC", TRUE);
+	}
+	db_transaction_pooler = cfg->db_transaction_pooler;
+	return db_conninfo_with_defaults(cfg->database_url);
+}
+
 struct db_pool *
 db_pool_new_from_config(const struct config *cfg)
 {
-	return db_pool_new(cfg->database_url, cfg->db_pool_size, cfg->db_max_overflow,
+	char *conninfo = db_conninfo_from_config(cfg);
+	struct db_pool *pool = db_pool_new(conninfo, cfg->db_pool_size, cfg->db_max_overflow,
 	    cfg->db_pool_timeout, cfg->db_pool_recycle, cfg->db_pre_ping_idle, cfg->sql_echo);
+
+	g_free(conninfo);
+	return pool;
 }
 
 static void
@@ -523,7 +550,10 @@ db_exec(struct db_conn *conn, const char *name, const char *sql, int nparams,
 	gint64 start = g_get_monotonic_time();
 	PGresult *res;
 
-	if (name != NULL)
+	/* Behind a transaction pooler a statement prepared on one server
+	 * connection is unknown to the next: only unnamed ones, each parsed
+	 * with its execution. */
+	if (name != NULL && !db_transaction_pooler)
 		res = db_exec_prepared(conn, name, sql, nparams, params);
 	else
 		res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);

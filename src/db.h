@@ -58,7 +58,8 @@ struct db_conn *db_acquire(struct db_pool *pool, char **cause);
 void db_release(struct db_conn *conn);
 
 /* Runs SQL with parameters (text format). NAME non-NULL: prepared once per
- * connection under that name, then executed (hot queries). Logs when
+ * connection under that name, then executed (hot queries); unnamed behind
+ * a transaction pooler. Logs when
  * SQL_ECHO. Marks the connection broken when the connection failed. */
 PGresult *db_exec(struct db_conn *conn, const char *name, const char *sql,
     int nparams, const char *const *params);
@@ -71,6 +72,13 @@ void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
 /* Pings with a bound in milliseconds, without using a pool connection slot
  * for longer than that: 0 healthy, -1 and *cause otherwise. */
 int db_pool_check(struct db_pool *pool, int timeout_ms, char **cause);
+
+/* DATABASE_URL with the parameters below added, for CFG's database: with
+ * DB_TRANSACTION_POOLER (PgBouncer in transaction mode) it also switches
+ * this process to no named prepared statements and no session settings
+ * (DateStyle and TimeZone then go as tracked startup parameters, through
+ * PGDATESTYLE and PGTZ). Call at start-up, before threads. Caller frees. */
+char *db_conninfo_from_config(const struct config *cfg);
 
 /* Adds the keepalive and timeout parameters to a URL or conninfo unless
  * present, without touching sslmode or anything else. Caller frees. */

@@ -213,3 +213,29 @@ def test_transcript_files_are_served_with_their_types_and_cors(services, tmp_pat
             assert status == 200 and "access-control-allow-origin" not in headers
     finally:
         s.stop()
+
+
+def test_transcript_names_the_listeners_hosts(pipe):  # noqa: F811
+    """Hosts named by the listener (POST /podcasts/'s hosts, migration 0006)
+    are the voices of the cues; a PDF's headings make its chapters; the
+    cues are on time there too."""
+    pid = pipe.podcast("sample.pdf")
+    pipe.sql("UPDATE podcasts SET hosts = %s::jsonb WHERE id = %s",
+             json.dumps([{"name": "Ada O'Neil", "voice": None}, {"name": "Bo", "voice": None}]), pid)
+    pipe.start_worker()
+    pipe.enqueue(pid)
+    row = pipe.wait_done(pid)
+    assert row["status"] == "complete", row
+    lines = row["transcript"]["lines"]
+    with open(os.path.join(pipe.storage, "podcasts", f"podcast_{pid}.vtt"), "rb") as f:
+        cues = tc.parse_vtt(f.read())
+    names = {"Dorothy": "Ada O'Neil", "Will": "Bo"}
+    assert [c[2] for c in cues] == [names[l["speaker"]] for l in lines]
+    assert tc.summary(tc.timing_errors(tc.decode(pipe.mp3_path(pid)), cues))[1] <= TIMING_MS
+    with open(os.path.join(pipe.storage, "podcasts", f"podcast_{pid}.chapters.json")) as f:
+        titles = [c["title"] for c in json.load(f)["chapters"]]
+    assert titles == [t for _, t in topic_changes(lines, row["transcript"]["title"])]
+    headings = {"Fire, Coal and Candles", "The Problem of Direction", "Augustin Fresnel and the Lens",
+                "Signatures in the Dark", "The Keepers", "Electricity and Automation", "Lighthouses Today"}
+    assert titles[0] == "Introduction" and titles[-1] == "Wrapping up"
+    assert len(titles) >= 4 and set(titles[1:-1]) <= headings, titles
