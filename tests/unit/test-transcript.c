@@ -11,9 +11,11 @@
 #include <jansson.h>
 
 #include "audio.h"
+#include "extract.h"
 #include "script.h"
 #include "transcript.h"
 #include "voice.h"
+#include "writer.h"
 
 static void
 test_time(void)
@@ -147,6 +149,56 @@ test_topic_json(void)
 	script_free(back);
 }
 
+/* The builtin writer's topics for the text of tests/data/NAME. */
+static GPtrArray *
+builtin_topics(const char *name)
+{
+	struct pipeline_error err = { 0 };
+	char *path = g_build_filename(PP_TEST_DATA, name, NULL), *data = NULL, *text;
+	gsize len = 0;
+	struct script *s;
+	GPtrArray *topics = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	text = extract_text(data, len, name, 40000, &err);
+	g_assert_nonnull(text);
+	s = writer_builtin_write(NULL, text, NULL, NULL, &err);
+	g_assert_nonnull(s);
+	for (guint i = 0; i < s->lines->len; i++) {
+		const struct script_line *line = g_ptr_array_index(s->lines, i);
+
+		if (line->topic != NULL)
+			g_ptr_array_add(topics, g_strdup_printf("%u:%s", i, line->topic));
+	}
+	script_free(s);
+	g_free(text);
+	g_free(data);
+	g_free(path);
+	return topics;
+}
+
+static void
+test_builtin_topics(void)
+{
+	GPtrArray *t = builtin_topics("notes.md");
+	gboolean heading = FALSE;
+
+	/* The welcome, the document's headings the picks move under (never its
+	 * title line), the close. */
+	g_assert_cmpuint(t->len, >=, 3);
+	g_assert_cmpstr(g_ptr_array_index(t, 0), ==, "0:Introduction");
+	g_assert_true(g_str_has_suffix(g_ptr_array_index(t, t->len - 1), ":Wrapping up"));
+	for (guint i = 1; i + 1 < t->len; i++) {
+		const char *topic = strchr(g_ptr_array_index(t, i), ':') + 1;
+
+		g_assert_true(strcmp(topic, "Fire, Coal and Candles") == 0 ||
+		    strcmp(topic, "The Problem of Direction") == 0);
+		heading = TRUE;
+	}
+	g_assert_true(heading);
+	g_ptr_array_unref(t);
+}
+
 /* A clip of SECONDS at RATE: LEAD and TAIL seconds of near-silence (below
  * AUDIO_VOICED_LEVEL) around a 300 Hz tone. */
 static GBytes *
@@ -247,6 +299,7 @@ main(int argc, char **argv)
 	g_test_add_func("/transcript/vtt", test_vtt);
 	g_test_add_func("/transcript/chapters", test_chapters);
 	g_test_add_func("/transcript/topic-json", test_topic_json);
+	g_test_add_func("/transcript/builtin-topics", test_builtin_topics);
 	g_test_add_func("/transcript/voiced-spans-survive-encoding", test_voiced_spans_survive_encoding);
 	return g_test_run();
 }
