@@ -15,8 +15,10 @@ def test_demo_script_runs_the_main_job(pipe, tmpdir_world):
     storage = _www_data_dir(os.path.join(str(tmpdir_world), "storage"))
     port = pp.free_port()
     public = f"http://127.0.0.1:{port}"
+    # With an anon key, as script/run sets one, the demo user signs up and
+    # signs in through the built-in accounts.
     env = {"DATABASE_URL": pipe.db_url, "REDIS_URL": pipe.redis_url, "STORAGE_DIR": storage,
-           "PUBLIC_URL": public}
+           "PUBLIC_URL": public, "SUPABASE_ANON_KEY": "demo-anon-key-0123456789"}
     pipe.storage = storage
     with Responder.listen(tmpdir_world, pipe.services, processes=1, threads=2, env=env) as app, \
             Nginx(tmpdir_world, app.socket, port=port, storage_dir=storage) as web:
@@ -27,6 +29,7 @@ def test_demo_script_runs_the_main_job(pipe, tmpdir_world):
                              capture_output=True, text=True, timeout=180)
         assert res.returncode == 0, res.stdout + res.stderr + pipe.workers[0].log_text()[-2000:]
         out = res.stdout
+        assert re.search(r"^  demo user \S+: signed up and signed in through /auth/v1/$", out, re.M), out
         # It followed the stages in order and ended complete.
         stages = re.findall(r"processing (\w+) \d+%", out)
         order = ["fetching", "extracting", "writing", "voicing", "mixing", "uploading"]
