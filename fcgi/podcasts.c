@@ -10,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "podcast-store.h"
+#include "providers.h"
 #include "queue.h"
 #include "request.h"
 #include "route.h"
@@ -75,11 +76,14 @@ struct podcasts_invalid {
 	const char *key;
 };
 
-/* The voice provider whose voices a request's hosts may name. */
+/* The voice provider whose voices a request's hosts may name: the one the
+ * settings choose (VOICE_PROVIDER, src/providers.h), as the worker does. */
 static const char *
 podcasts_voice_provider(const struct config *cfg)
 {
-	return cfg->elevenlabs_api_key != NULL && *cfg->elevenlabs_api_key != '\0' ? "elevenlabs" : "espeak";
+	const struct provider *p = provider_choose(cfg, PROVIDER_VOICE);
+
+	return p != NULL ? p->name : NULL;
 }
 
 /* The listener's options of BODY: 0 with *options (NULL when none is

@@ -430,3 +430,17 @@ def test_listener_options_refused(stack, extra, loc, kind):
 def test_listener_options_quota_first(stack):
     u = User(stack, limit=0)
     assert u.create(style="rap")[0] == 429
+
+
+def test_listener_voices_follow_the_chosen_provider(services, tmp_path_factory):
+    """VOICE_PROVIDER=espeak with an ElevenLabs key: espeak-ng speaks, so its
+    voices are the ones a host may name (the key alone does not decide)."""
+    st = ApiStack(tmp_path_factory.mktemp("api-podcasts-voices"), services, Keys(), "pp_api_podcasts_voices",
+                  env={"ELEVENLABS_API_KEY": "test-key", "VOICE_PROVIDER": "espeak"})
+    try:
+        u = User(st)
+        assert u.create(hosts=[{"voice": "de+f2"}, {}])[0] == 202
+        r = u.create(hosts=[{"voice": "21m00Tcm4TlvDq8ikWAM"}, {}])
+        assert r[0] == 422 and r[2]["detail"][0]["loc"] == ["body", "hosts", 0, "voice"], r
+    finally:
+        st.stop()
