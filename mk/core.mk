@@ -24,6 +24,9 @@ TESTS += tests/unit/test-log
 
 EXTRA_DIST += tests/integration tests/stubs
 
+# Redis Sentinel (doc/scaling.md): an example of its settings.
+dist_examples_DATA += etc/podcast-pro-sentinel.env.example
+
 check_PROGRAMS += tests/unit/test-sentinel
 tests_unit_test_sentinel_SOURCES = tests/unit/test-sentinel.c
 tests_unit_test_sentinel_LDADD = $(UNIT_LDADD)
