@@ -11,6 +11,7 @@ import pytest
 
 import pp
 import workerkit as wk
+import transcript_check
 from test_pipeline import Pipeline, assert_forward_only, decode_seconds, pauses  # noqa: F401
 from test_pipeline import pipe  # noqa: F401  (the fixture)
 
@@ -111,6 +112,21 @@ def test_stubbed_providers_complete_with_stitching_and_exact_length(pipe, stubs)
     seconds, errors = decode_seconds(pipe.mp3_path(pid))
     assert errors == ""
     assert abs(seconds - expected) <= 0.02 * expected, (seconds, expected)
+
+    # The timed transcript from MP3 clips: every cue within 50 ms of the voice
+    # in the decoded MP3; Gemini's topics (the stub gives every fourth line
+    # one) are the chapters, each at its line's cue.
+    base = pipe.mp3_path(pid)[:-len(".mp3")]
+    with open(base + ".vtt", "rb") as f:
+        cues = transcript_check.parse_vtt(f.read())
+    assert [(c[2], c[3]) for c in cues] == [(l["speaker"], " ".join(l["text"].split("\n"))) for l in lines]
+    errors = transcript_check.timing_errors(transcript_check.decode(pipe.mp3_path(pid)), cues)
+    assert transcript_check.summary(errors)[1] <= 50, errors
+    with open(base + ".chapters.json") as f:
+        chapters = json.load(f)["chapters"]
+    assert [c["title"] for c in chapters] == ["Part 1", "Part 2", "Part 3"]
+    assert chapters[0]["startTime"] == 0
+    assert all(abs(c["startTime"] - cues[i][0]) < 0.0015 for c, i in zip(chapters[1:], (4, 8)))
 
 
 def test_retry_after_voicing_failure_pays_for_no_line_twice(pipe, stubs):

@@ -54,6 +54,9 @@ def script_for(body, lines):
     parts = body["contents"][0]["parts"]
     doc = parts[0]["text"].replace("<document>", "").replace("</document>", "").strip()
     facts = sentences(doc, lines)
+    # A schema that offers a topic per line gets one every fourth line.
+    items = body.get("generationConfig", {}).get("responseSchema", {}).get("properties", {}) \
+        .get("lines", {}).get("items", {}).get("properties", {})
     out = []
     for i in range(lines):
         fact = facts[i % len(facts)]
@@ -61,6 +64,8 @@ def script_for(body, lines):
             out.append({"speaker": "Dorothy", "text": f"Line {i + 1}. {fact}"})
         else:
             out.append({"speaker": "Will", "text": f"Line {i + 1}. So that means: {fact.lower()}"})
+        if "topic" in items and i % 4 == 0:
+            out[-1]["topic"] = f"Part {i // 4 + 1}"
     return {"title": "A Stub Conversation About The Uploaded Document",
             "summary": " ".join(facts[:2]), "lines": out}
 
