@@ -10,7 +10,8 @@
 #      loaded, a JWT signed). wrk sends one token over and over, so the bench
 #      sets AUTH_REFRESH_REUSE_INTERVAL=3600: each request is a refresh inside
 #      the reuse grace period, which makes a successor just like a first use.
-#   4. the Python reference's authenticated GET /podcasts/ (../shared/bench/pyref,
+#   4. GET /auth/v1/user with the session's token, a read, for scale;
+#   5. the Python reference's authenticated GET /podcasts/ (../shared/bench/pyref,
 #      nginx -> gunicorn x2, HOLD mode), the cheapest thing a signed-in user
 #      does there; refresh should be >= 20x it.
 # Prints each rate, p99 and errors, and the ratios.
@@ -96,6 +97,7 @@ session=$(curl -fsS -H "apikey: $anon" -H 'Content-Type: application/json' \
 	-d "{\"email\": \"$email\", \"password\": \"$password\"}" "$ours/auth/v1/signup") \
 	|| die "signup failed: $(tail -5 "$tmp/api.err" "$tmp/api.log" 2>/dev/null)"
 refresh=$(json_field refresh_token <<< "$session") || die "no refresh token"
+access=$(json_field access_token <<< "$session") || die "no access token"
 hash=$(psql "$DATABASE_URL" -X -qAt -c "SELECT password_hash FROM auth_credentials WHERE email = '$email'")
 case $hash in '$argon2id$'*) ;; *) die "no argon2id hash stored" ;; esac
 for grant in password refresh_token; do
@@ -155,6 +157,9 @@ log "measuring: wrk -t$T, logins -c$acceptors -d$((3 * D))s, the rest -c$C -d${D
 measure login "$acceptors" $((3 * D)) "$ours/auth/v1/token?grant_type=password" -s "$tmp/password.lua"
 sleep 2   # the warm-up's and the run's last logins finish
 measure refresh "$C" "$D" "$ours/auth/v1/token?grant_type=refresh_token" -s "$tmp/refresh_token.lua"
+# A read of the accounts for scale: what this machine gives a request
+# that only reads (the token checked, the account and session looked up).
+measure user "$C" "$D" "$ours/auth/v1/user" -H "apikey: $anon" -H "Authorization: Bearer $access"
 [ -n "$pyref" ] && measure py_get "$C" "$D" "$py/podcasts/" -H "Authorization: Bearer $py_token"
 
 # ------------------------------------------------------------ report
@@ -168,6 +173,7 @@ label() { case $1 in
 	argon2) echo "argon2id verify, raw ($acceptors threads)";;
 	login) echo "ours  POST /token?grant_type=password";;
 	refresh) echo "ours  POST /token?grant_type=refresh_token";;
+	user) echo "ours  GET /user (a read, for scale)";;
 	py_get) echo "pyref GET /podcasts/ (authenticated)";; esac; }
 while IFS='|' read -r name rps p99 count bad sock; do
 	printf '%-46s %9s %10s %8s %8s %8s\n' "$(label "$name")" "$rps" "$p99" "$count" "$bad" "$sock"
@@ -182,5 +188,7 @@ awk -F'|' '
 			printf "ratio refresh / pyref authenticated GET: %.1fx (target >= 20x)\n", rps["refresh"] / rps["py_get"]
 		else
 			printf "refresh: %.0f/s; no pyref figure\n", rps["refresh"]
-		printf "errors in our runs: %d\n", err["login"] + err["refresh"]
+		if ("py_get" in rps && rps["py_get"] > 0)
+			printf "ratio GET /user / pyref authenticated GET: %.1fx\n", rps["user"] / rps["py_get"]
+		printf "errors in our runs: %d\n", err["login"] + err["refresh"] + err["user"]
 	}' "$tmp/results"
