@@ -369,7 +369,7 @@ def test_implicit_flow_puts_the_session_in_the_fragment(stack, stubs):
     assert f["error_code"] == "unexpected_failure"
 
 
-def test_signup_disabled_still_signs_in_known_identities(services, stubs, tmp_path_factory):
+def test_signup_disabled_refuses_new_accounts_but_links(services, stubs, tmp_path_factory):
     env = provider_env(stubs[0])
     env.update({"AUTH_DISABLE_SIGNUP": "true", "AUTH_SITE_URL": SITE, "RATE_LIMIT_ENABLED": "false"})
     s = AccountStack(tmp_path_factory.mktemp("oauth-nosignup"), services, "pp_oauth_nosignup", env=env)
@@ -377,7 +377,15 @@ def test_signup_disabled_still_signs_in_known_identities(services, stubs, tmp_pa
         stubs[0].control(user={"sub": "nosignup-1", "email": "nosignup@example.com", "email_verified": True})
         q = query_of(sign_in_redirect(s, redirect_to=SITE + "/x", challenge=pkce_pair()[1]))
         assert (q["error"], q["error_code"]) == ("access_denied", "signup_disabled")
-        # No redirect target at all: redirect_to unlisted and no site URL.
+        assert s.db.psql(s.db.name, "SELECT count(*) FROM auth_credentials") == "0"
+        # An account the operator made: the provider's identity joins it.
+        uid = s.db.psql(s.db.name, "INSERT INTO auth_credentials (user_id, email, confirmed_at) "
+                        "VALUES (gen_random_uuid(), 'nosignup@example.com', now()) RETURNING user_id")
+        verifier, challenge = pkce_pair()
+        end = sign_in_redirect(s, redirect_to=SITE + "/x", challenge=challenge)
+        st, _, session = s.call("POST", "/auth/v1/token?grant_type=pkce",
+                                {"auth_code": query_of(end)["code"], "code_verifier": verifier})
+        assert st == 200 and session["user"]["id"] == uid, session
     finally:
         s.stop()
 
