@@ -8,7 +8,10 @@
 # the offline providers turning a 10-page PDF into an MP3.
 #
 # Prints the seconds of each and the ratio ours / Python order (target
-# <= 1/3), and the offline time (target < 60 s). For our runs also the timed
+# <= 1/3), and the offline time (target < 60 s). Then the length accuracy
+# of the builtin writer with espeak-ng (the listener's `length`, issue 15):
+# for a few targets, the target and the measured minutes of the decoded MP3
+# and the error (target within 15 %). For our runs also the timed
 # transcript's error: every cue edge of the .vtt against where its line is
 # voiced in the MP3 as mpg123 decodes it (tests/integration/transcript_check.py),
 # mean and max in ms (target max <= 50 ms), with MP3 clips (the ElevenLabs
@@ -127,10 +130,31 @@ finally:
     gem.stop()
     el.stop()
 
+lengths = []
+for asked, minutes in (("short", 3), (5, 5), ("medium", 6), (9, 9), ("long", 12)):
+    pipe = Pipeline(services, os.path.join(tmp, f"length-{asked}"))
+    try:
+        pid = pipe.podcast("ten-pages.pdf")
+        pipe.sql("UPDATE podcasts SET length = %s::jsonb WHERE id = %s", json.dumps(asked), pid)
+        w = pipe.start_worker()
+        wk.wait_state(pipe.r, w.name)
+        pipe.enqueue(pid)
+        row = pipe.wait_done(pid, timeout=600)
+        assert row["status"] == "complete", row
+        seconds, _ = decode_seconds(pipe.mp3_path(pid))
+        err = 100 * (seconds / 60 - minutes) / minutes
+        lengths.append(abs(err))
+        print(f"length {json.dumps(asked):<9} target {minutes:5.1f} min   measured {seconds / 60:5.2f} min   "
+              f"error {err:+5.1f} %", flush=True)
+    finally:
+        pipe.close()
+
 ratio = results["ours"] / results["py"]
 print(f"ratio ours / Python order: {ratio:.3f} (target <= 0.333) {'OK' if ratio <= 1 / 3 else 'MISSED'}")
 print(f"offline 10-page PDF: {results['offline']:.1f} s (target < 60 s) "
       f"{'OK' if results['offline'] < 60 else 'MISSED'}")
+print(f"length accuracy: worst error {max(lengths):.1f} % (target <= 15 %) "
+      f"{'OK' if max(lengths) <= 15 else 'MISSED'}")
 mean_ms, max_ms = tc.summary(timing)
 print(f"transcript timing error: mean {mean_ms:.1f} ms, max {max_ms:.1f} ms over {len(timing)} cues "
       f"(target max <= 50 ms) {'OK' if max_ms <= 50 else 'MISSED'}")
