@@ -12,8 +12,8 @@ libpipeline_a_SOURCES = \
 	jobs/pipeline/extract-html.c jobs/pipeline/extract-epub.c jobs/pipeline/extract-docx.c \
 	jobs/pipeline/extract-zip.c \
 	jobs/pipeline/script.c jobs/pipeline/script.h \
-	jobs/pipeline/writer.h jobs/pipeline/writers.c \
-	jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c \
+	jobs/pipeline/writer.h jobs/pipeline/writers.c jobs/pipeline/writer-prompt.c \
+	jobs/pipeline/writer-builtin.c jobs/pipeline/writer-gemini.c jobs/pipeline/writer-openai.c \
 	jobs/pipeline/voice.c jobs/pipeline/voice.h jobs/pipeline/voices.c \
 	jobs/pipeline/voice-espeak.c jobs/pipeline/voice-elevenlabs.c \
 	jobs/pipeline/audio.c jobs/pipeline/audio.h \
@@ -30,6 +30,11 @@ TESTS += tests/unit/test-extract tests/unit/test-writer tests/unit/test-gemini-p
 tests_unit_test_providers_SOURCES = tests/unit/test-providers.c
 tests_unit_test_providers_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
 tests_unit_test_providers_LDADD = $(PIPELINE_TEST_LDADD)
+check_PROGRAMS += tests/unit/test-openai
+TESTS += tests/unit/test-openai
+tests_unit_test_openai_SOURCES = tests/unit/test-openai.c
+tests_unit_test_openai_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
+tests_unit_test_openai_LDADD = $(PIPELINE_TEST_LDADD)
 tests_unit_test_extract_SOURCES = tests/unit/test-extract.c
 tests_unit_test_extract_CPPFLAGS = $(PIPELINE_TEST_CPPFLAGS)
 tests_unit_test_extract_LDADD = $(PIPELINE_TEST_LDADD)

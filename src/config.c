@@ -131,7 +131,8 @@ static const struct config_entry config_table[] = {
 	S("SENDFILE_MODE", sendfile_mode, "nginx", 0, 0, config_check_sendfile,
 	    "how local audio is handed to the web server: nginx (X-Accel-Redirect), lighttpd (X-Sendfile), off"),
 	S("SCRIPT_WRITER", script_writer, "auto", 0, 0, provider_check_writer_name,
-	    "auto (gemini with GOOGLE_API_KEY, else builtin), gemini or builtin (doc/pipeline.md)"),
+	    "auto (gemini with GOOGLE_API_KEY, else openai with OPENAI_API_KEY or OPENAI_BASE_URL, else builtin), "
+	    "gemini, openai or builtin (doc/pipeline.md)"),
 	S("VOICE_PROVIDER", voice_provider, "auto", 0, 0, provider_check_voice_name,
 	    "auto (elevenlabs with ELEVENLABS_API_KEY, else espeak), elevenlabs or espeak"),
 	S("GOOGLE_API_KEY", google_api_key, NULL, SECRET, 0, NULL, "Gemini key; unset: the offline writer"),

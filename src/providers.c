@@ -19,6 +19,14 @@ provider_gemini_configured(const struct config *cfg)
 	return provider_set(cfg->google_api_key);
 }
 
+/* A key, or a base URL alone: a local server (llama-server, Ollama) wants
+ * no key. */
+static gboolean
+provider_openai_configured(const struct config *cfg)
+{
+	return provider_set(cfg->openai_api_key) || provider_set(cfg->openai_base_url);
+}
+
 static gboolean
 provider_elevenlabs_configured(const struct config *cfg)
 {
@@ -30,6 +38,8 @@ provider_elevenlabs_configured(const struct config *cfg)
 const struct provider provider_table[] = {
 	{ .kind = PROVIDER_WRITER, .name = "gemini", .configured = provider_gemini_configured,
 	  .needs = "GOOGLE_API_KEY" },
+	{ .kind = PROVIDER_WRITER, .name = "openai", .configured = provider_openai_configured,
+	  .needs = "OPENAI_API_KEY or OPENAI_BASE_URL" },
 	{ .kind = PROVIDER_WRITER, .name = "builtin" },
 	{ .kind = PROVIDER_VOICE, .name = "elevenlabs", .configured = provider_elevenlabs_configured,
 	  .needs = "ELEVENLABS_API_KEY", .credits = credits_elevenlabs },

@@ -10,6 +10,8 @@
  *   informative sentences and stages them as a conversation (doc/pipeline.md
  *   explains the scoring).
  * gemini: one generateContent call with structured output.
+ * openai: one chat completion (OpenAI, llama.cpp's llama-server, Ollama...)
+ *   with JSON output.
  *
  * Ownership: returned scripts are the caller's (script_free); requests
  * (json_t) are new references. Errors go to *err: permanent or retryable,
@@ -58,8 +60,21 @@ double writer_builtin_seconds(const struct script *s, double seconds_per_letter)
 /* The sentences of TEXT in order (new strings; free with g_ptr_array_unref). */
 GPtrArray *writer_split_sentences(const char *text);
 
-/* The generateContent body for DOCUMENT and REQUIREMENTS (may be NULL). */
-json_t *writer_gemini_request(const char *model, const char *document, const char *requirements);
+/* The language-model writers' prompt (writer-prompt.c), new strings: the
+ * system instruction for OPTS (NULL: defaults), the document in
+ * <document> tags, the wishes in <listener_wishes> tags (NULL when
+ * REQUIREMENTS is NULL or empty). */
+char *writer_prompt_system(const struct listener_options *opts);
+char *writer_prompt_document(const char *document);
+char *writer_prompt_wishes(const char *requirements);
+
+/* script_from_json() for a model's answer: an empty title gets a default. */
+struct script *writer_script_from_json(const json_t *root, char **cause);
+
+/* The generateContent body for DOCUMENT, REQUIREMENTS and OPTS (both may
+ * be NULL). */
+json_t *writer_gemini_request(const char *model, const char *document, const char *requirements,
+    const struct listener_options *opts);
 
 /* Interprets a generateContent answer: HTTP STATUS (0: no answer, BODY is
  * then the transport error) and its body. */
@@ -73,4 +88,31 @@ double writer_gemini_duration(const char *text);
 struct script *writer_gemini_write(const struct config *cfg, const char *document,
     const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
 
+
+/* The OpenAI-compatible writer (writer-openai.c). The chat completions
+ * body; SCHEMA: response_format json_schema (strict), else json_object. */
+json_t *writer_openai_request(const char *model, const char *document, const char *requirements,
+    const struct listener_options *opts, gboolean schema);
+
+/* What a failed answer asks of the writer: nothing more, the same request
+ * once more (the content was not the script), or the request again with
+ * json_object (the server refused json_schema). */
+enum writer_openai_again {
+	WRITER_OPENAI_DONE,
+	WRITER_OPENAI_SAME,
+	WRITER_OPENAI_PLAIN_JSON
+};
+
+/* Interprets an answer: STATUS (0: none, BODY is the transport error), its
+ * body and its Retry-After in seconds (0: none). */
+struct script *writer_openai_parse(long status, const char *body, gsize len, double retry_after,
+    enum writer_openai_again *again, struct pipeline_error *err);
+
+/* Seconds in a Retry-After value (delta-seconds or an HTTP date); 0 when
+ * absent, past or unreadable. */
+double writer_openai_retry_after(const char *value);
+
+/* POSTs to {OPENAI_BASE_URL}/chat/completions with OPENAI_MODEL. */
+struct script *writer_openai_write(const struct config *cfg, const char *document,
+    const char *requirements, const struct listener_options *opts, struct pipeline_error *err);
 #endif

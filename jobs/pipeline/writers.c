@@ -9,6 +9,7 @@
 
 const struct writer writer_table[] = {
 	{ .name = "gemini", .write = writer_gemini_write },
+	{ .name = "openai", .write = writer_openai_write },
 	{ .name = "builtin", .write = writer_builtin_write },
 	{ .name = NULL }
 };

@@ -144,3 +144,26 @@ def test_credits_offline_gives_numbers_a_ui_can_show(tmpdir_world, services):
         assert doc["characters_available"] < 2 ** 53
     finally:
         stop_all(web, app)
+
+
+
+@pytest.mark.parametrize("voice", ["espeak", "elevenlabs"])
+def test_voice_provider_names_whose_credits(tmpdir_world, services, stub, voice):
+    """VOICE_PROVIDER names the provider whose credits are shown: espeak,
+    chosen with an ElevenLabs key set, gives the offline answer and
+    ElevenLabs is not asked; elevenlabs named gives its answer as before."""
+    app, web = serve(tmpdir_world, services, {"ELEVENLABS_API_KEY": API_KEY, "ELEVENLABS_API_URL": stub.url,
+                                              "VOICE_PROVIDER": voice})
+    try:
+        status, _, doc = http_json(web.url + "/elevenlabs/credits")
+        assert status == 200
+        if voice == "espeak":
+            assert doc == {"character_count": 0, "character_limit": 1000000000,
+                           "characters_available": 1000000000, "usage_percentage": 0.0,
+                           "can_create_professional_voice": True, "status": "offline"}
+            assert stub.calls == 0
+        else:
+            assert doc["status"] == "active" and doc["characters_available"] == 66667
+            assert stub.calls == 1
+    finally:
+        stop_all(web, app)

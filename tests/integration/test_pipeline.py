@@ -71,7 +71,8 @@ class Pipeline:
             "RETRY_BACKOFF": "0",
             "JOB_VISIBILITY_TIMEOUT": "4",
         })
-        for k in ("GOOGLE_API_KEY", "ELEVENLABS_API_KEY", "AWS_S3_BUCKET_NAME"):
+        for k in ("GOOGLE_API_KEY", "ELEVENLABS_API_KEY", "AWS_S3_BUCKET_NAME", "OPENAI_API_KEY",
+                  "OPENAI_BASE_URL", "SCRIPT_WRITER", "VOICE_PROVIDER"):
             env.pop(k, None)
         env.update({k: str(v) for k, v in settings.items()})
         return env
