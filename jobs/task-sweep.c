@@ -6,7 +6,17 @@
  * Each row is claimed first (enqueued_at set only while still NULL), so
  * two sweeps at once cannot both enqueue it; a failed enqueue gives the
  * claim back. Rows younger than TASK_SWEEP_MIN_AGE seconds are left to the
- * request that is still enqueuing them. */
+ * request that is still enqueuing them.
+ *
+ * A row can also say "enqueued" while Redis no longer has its job: a Redis
+ * master that died before replicating the XADD (a Sentinel failover,
+ * doc/scaling.md). Acked entries are deleted from the stream, so every job
+ * still waiting or running is in it, and stream ids are times: a row still
+ * pending that was enqueued TASK_SWEEP_MIN_AGE seconds before the oldest
+ * entry of pp:q:podcasts (or with the stream empty) has no job there any
+ * more. Such rows are made unqueued again and swept like the others. A job
+ * waiting in pp:delayed for a row still pending (its first run could not
+ * even reach the database) may so run twice: tasks are idempotent. */
 #include "autoconfig.h"
 
 #include "config.h"
@@ -61,6 +71,66 @@ task_sweep_set_job(struct db_conn *conn, const char *id, const char *job_id, cha
 	return rc;
 }
 
+/* The time (ms) of the oldest entry of the podcasts stream, -1 when it is
+ * empty: 0, or -1 and *cause. */
+static int
+task_sweep_oldest_job(redisContext *redis, gint64 *oldest_ms, char **cause)
+{
+	char *key = queue_stream_key("podcasts"), *err;
+	redisReply *reply = redisCommand(redis, "XRANGE %s - + COUNT 1", key);
+	int rc = -1;
+
+	if ((err = redis_reply_error(redis, reply)) != NULL) {
+		*cause = g_strdup_printf("sweep: XRANGE: %s", err);
+		g_free(err);
+		goto out;
+	}
+	*oldest_ms = -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements > 0 &&
+	    reply->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		*oldest_ms = g_ascii_strtoll(reply->element[0]->element[0]->str, NULL, 10);
+	rc = 0;
+out:
+	if (reply != NULL)
+		freeReplyObject(reply);
+	g_free(key);
+	return rc;
+}
+
+/* Rows pending whose job Redis lost (see the top of this file) become
+ * unqueued again: 0, or -1 and *cause. */
+static int
+task_sweep_lost(struct db_conn *conn, redisContext *redis, int min_age_s, char **cause)
+{
+	char age[16], oldest[24];
+	const char *params[] = { age, oldest };
+	gint64 oldest_ms;
+	PGresult *res;
+	int rc = -1;
+
+	if (task_sweep_oldest_job(redis, &oldest_ms, cause) != 0)
+		return -1;
+	g_snprintf(age, sizeof age, "%d", min_age_s);
+	g_snprintf(oldest, sizeof oldest, "%" G_GINT64_FORMAT, oldest_ms);
+	res = db_exec(conn, NULL, "UPDATE podcasts SET enqueued_at = NULL, job_id = NULL "
+	    "WHERE status = 'pending' AND enqueued_at IS NOT NULL "
+	    "AND enqueued_at < now() - make_interval(secs => $1::int) "
+	    "AND ($2::bigint < 0 OR enqueued_at < to_timestamp($2::bigint / 1000.0) - make_interval(secs => $1::int)) "
+	    "RETURNING id", 2, params);
+	if (!db_ok(res)) {
+		*cause = g_strdup_printf("sweep lost jobs: %s", PQresultErrorMessage(res));
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		log_warn("sweep: podcast %s was enqueued but its job is not in Redis (lost in a failover?): "
+		    "enqueuing it again", PQgetvalue(res, i, 0));
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
 int
 task_sweep_once(const struct config *cfg, struct db_pool *db, int min_age_s, int *enqueued,
     char **cause)
@@ -75,13 +145,11 @@ task_sweep_once(const struct config *cfg, struct db_pool *db, int min_age_s, int
 	*enqueued = 0;
 	if ((conn = db_acquire(db, cause)) == NULL)
 		goto out;
-	if ((ids = podcast_store_unqueued(conn, min_age_s, TASK_SWEEP_BATCH, cause)) == NULL)
-		goto out;
-	if (ids->len == 0) {
-		rc = 0;
-		goto out;
-	}
 	if ((redis = redis_open(cfg, cfg->redis_timeout_ms, cause)) == NULL)
+		goto out;
+	if (task_sweep_lost(conn, redis, min_age_s, cause) != 0)
+		goto out;
+	if ((ids = podcast_store_unqueued(conn, min_age_s, TASK_SWEEP_BATCH, cause)) == NULL)
 		goto out;
 	for (guint i = 0; i < ids->len; i++) {
 		const char *id = g_ptr_array_index(ids, i);

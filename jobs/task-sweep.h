@@ -1,5 +1,6 @@
 /* podcast.sweep (jobs/task-sweep.c): enqueues podcasts left pending without
- * a job, and removes abandoned temporary files from local storage. The task
+ * a job, or whose job Redis lost (a failover before replication), and
+ * removes abandoned temporary files from local storage. The task
  * takes no arguments and is safe to run at any time, also twice at once. */
 #ifndef PP_TASK_SWEEP_H
 #define PP_TASK_SWEEP_H
