@@ -1,7 +1,7 @@
 """The listener's options (issue 15) through the real pipeline: the builtin
 writer's length measured on the mixed MP3 (espeak-ng, real audio), host
 voices and the language's espeak-ng voices in use (their cache keys), host
-names in the script."""
+names in the script, and the options in the Gemini stub's prompt."""
 import json
 import os
 
@@ -9,6 +9,7 @@ import pytest
 
 from test_pipeline import Pipeline, decode_seconds, espeak_cache_key  # noqa: F401
 from test_pipeline import pipe  # noqa: F401  (the fixture)
+from test_pipeline_providers import Stub
 
 
 def with_options(pipe, pid, length=None, language=None, style=None, hosts=None):
@@ -61,3 +62,25 @@ def test_host_voices_language_and_names_are_used(pipe):
     assert not any(os.path.exists(os.path.join(pipe.storage, espeak_cache_key(defaults[l["speaker"]], l["text"])))
                    for l in lines)
 
+
+def test_gemini_prompt_states_the_options(pipe, tmp_path):
+    gemini = Stub(tmp_path, "gemini_stub.py", "--key", "gem-key", "--lines", "8")
+    try:
+        pid = pipe.podcast("sample.pdf")
+        with_options(pipe, pid, length=5, language="fr", style="debate",
+                     hosts=[{"name": "Ada", "voice": None}, {"name": "Bo", "voice": None}])
+        plain = pipe.podcast("sample.pdf")
+        pipe.start_worker(GOOGLE_API_KEY="gem-key", GEMINI_API_URL=gemini.url,
+                          GEMINI_MODEL="gemini-2.5-flash")
+        pipe.enqueue(pid)
+        assert pipe.wait_done(pid, timeout=120)["status"] == "complete"
+        pipe.enqueue(plain)
+        assert pipe.wait_done(plain, timeout=120)["status"] == "complete"
+        asked, default = [r["body"]["systemInstruction"]["parts"][0]["text"] for r in gemini.call("/_requests")]
+    finally:
+        gemini.stop()
+    assert "about 750 words" in asked and "5 minutes" in asked, asked
+    assert "French" in asked and "debate" in asked, asked
+    assert "Ada" in asked and "Bo" in asked, asked
+    # Without options: the rules as before.
+    assert "about 1200 words" in default and "French" not in default and "Ada" not in default
