@@ -10,6 +10,7 @@
 #include "dashboard.h"
 #include "db.h"
 #include "log.h"
+#include "replica.h"
 #include "metrics.h"
 #include "ratelimit-hook.h"
 #include "uploads.h"
@@ -21,6 +22,7 @@ static const struct app_module *const app_modules[] = {
 	&gotrue_app_module,
 	&gotrue_oauth_app_module,
 	&storage_app_module,
+	&replica_app_module,
 	&dashboard_app_module,
 	&metrics_app_module,      /* last: indexes the routes the others filled in */
 	NULL

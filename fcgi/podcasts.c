@@ -10,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "podcast-store.h"
+#include "replica.h"
 #include "providers.h"
 #include "queue.h"
 #include "request.h"
@@ -284,6 +285,7 @@ podcasts_create(struct request *req)
 		podcasts_db_failed(req, g_steal_pointer(&cause));
 		goto out;
 	}
+	replica_note_write(req);
 	podcasts_enqueue(req, conn, id);
 	response_json(req, 202, g_steal_pointer(&podcast));
 out:
@@ -326,10 +328,22 @@ podcasts_list(struct request *req)
 		response_validation(req, "query", "before", "Input should be a podcast id", "string_pattern_mismatch");
 		return;
 	}
-	if ((conn = podcasts_db(req)) == NULL)
+	if ((conn = replica_db_read(req)) == NULL && (conn = podcasts_db(req)) == NULL)
 		return;
 	body = g_string_sized_new(16384);
 	n = podcast_store_list(conn, req->user->id, before, limit, body, &more, last_id, &cause);
+	if (n < 0 && replica_is_replica(req, conn)) {
+		/* The replica failed under us (stopped, say): the primary answers. */
+		log_warn("%s read replica: %s; asking the primary", req->request_id, cause);
+		g_clear_pointer(&cause, g_free);
+		db_release(conn);
+		g_string_truncate(body, 0);
+		if ((conn = podcasts_db(req)) == NULL) {
+			g_string_free(body, TRUE);
+			return;
+		}
+		n = podcast_store_list(conn, req->user->id, before, limit, body, &more, last_id, &cause);
+	}
 	db_release(conn);
 	if (n < 0) {
 		g_string_free(body, TRUE);
@@ -431,9 +445,19 @@ podcasts_get(struct request *req)
 	char *cause = NULL, *stream;
 	int found;
 
-	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
+	if ((id = podcasts_path_id(req)) == NULL)
+		return;
+	if ((conn = replica_db_read(req)) == NULL && (conn = podcasts_db(req)) == NULL)
 		return;
 	found = podcast_store_get(conn, id, req->user->id, &podcast, &cause);
+	if (found != 1 && replica_is_replica(req, conn)) {
+		/* Not there yet, or the replica failed: the primary knows. */
+		g_clear_pointer(&cause, g_free);
+		db_release(conn);
+		if ((conn = podcasts_db(req)) == NULL)
+			return;
+		found = podcast_store_get(conn, id, req->user->id, &podcast, &cause);
+	}
 	db_release(conn);
 	if (!podcasts_found(req, found, cause))
 		return;
@@ -459,6 +483,8 @@ podcasts_delete(struct request *req)
 	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
 		return;
 	found = podcast_store_delete(conn, id, req->user->id, &final, &in_flight, &cause);
+	if (found == 1)
+		replica_note_write(req);
 	db_release(conn);
 	if (!podcasts_found(req, found, cause))
 		return;

@@ -23,6 +23,7 @@ struct auth;        /* token verification (issue 4) */
 struct auth_user;   /* the authenticated caller (issue 4) */
 struct ratelimit;   /* rate limiter (issue 5) */
 struct storage;     /* local or S3 storage (issue 4) */
+struct db_replicas; /* src/db-replica.h */
 
 #define REQUEST_MAX_PARAMS 4
 
@@ -30,6 +31,7 @@ struct storage;     /* local or S3 storage (issue 4) */
 struct app {
 	const struct config *cfg;
 	struct db_pool *db;
+	struct db_replicas *replicas;  /* read replicas, or NULL (fcgi/replica.c) */
 	struct auth *auth;
 	struct ratelimit *limits;
 	struct storage *storage;

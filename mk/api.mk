@@ -10,6 +10,10 @@ libpodcastpro_a_SOURCES += \
 dist_migrations_DATA += migrations/0002_jobs.sql
 
 podcastpro_fcgi_SOURCES += fcgi/auth.c fcgi/auth.h fcgi/podcasts.c
+# Read replicas (issue 13, doc/scaling.md): the sets of pools in the core
+# library, the responder's choice per request in fcgi/replica.c.
+libpodcastpro_a_SOURCES += src/db-replica.c src/db-replica.h
+podcastpro_fcgi_SOURCES += fcgi/replica.c fcgi/replica.h
 podcastpro_ctl_SOURCES += jobs/ctl-token.c
 podcastpro_job_SOURCES += jobs/task-sweep.c jobs/task-sweep.h
 

@@ -27,6 +27,8 @@ struct config {
 	int db_pool_recycle;     /* seconds before a connection is replaced */
 	int db_pre_ping_idle;    /* ping a connection idle longer than this (s) */
 	gboolean db_transaction_pooler;   /* DATABASE_URL is PgBouncer, pool_mode=transaction */
+	char *database_replica_url;       /* read replicas (src/db-replica.h), or NULL */
+	int db_replica_max_lag;           /* seconds a replica may lag and still serve reads */
 	/* Redis */
 	char *redis_url;
 	int redis_timeout_ms;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "db-replica.h"
 #include "log.h"
 
 #define SKIP_WITHOUT_DB() do { \
@@ -718,6 +719,26 @@ test_threads(void)
 	g_free(url);
 }
 
+/* DATABASE_REPLICA_URL: spaces or ",postgresql://" separate, a libpq
+ * host list's commas do not. */
+static void
+test_replica_split(void)
+{
+	char **v = db_replicas_split(" postgresql://a/db\tpostgresql://b,c:5433/db,postgres://d/db\n");
+
+	g_assert_cmpuint(g_strv_length(v), ==, 3);
+	g_assert_cmpstr(v[0], ==, "postgresql://a/db");
+	g_assert_cmpstr(v[1], ==, "postgresql://b,c:5433/db");
+	g_assert_cmpstr(v[2], ==, "postgres://d/db");
+	g_strfreev(v);
+	v = db_replicas_split(NULL);
+	g_assert_cmpuint(g_strv_length(v), ==, 0);
+	g_strfreev(v);
+	v = db_replicas_split("host=r1 dbname=x");   /* a conninfo is not split on its spaces... */
+	g_assert_cmpuint(g_strv_length(v), ==, 2);    /* ...so keyword form is not supported: URLs */
+	g_strfreev(v);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -726,6 +747,7 @@ main(int argc, char **argv)
 	log_set_level(LOG_WARNING);
 	g_test_add_func("/db/conninfo/url", test_conninfo_url);
 	g_test_add_func("/db/conninfo/keywords", test_conninfo_keywords);
+	g_test_add_func("/db/replica/split", test_replica_split);
 	g_test_add_func("/db/pool/pre-ping", test_pre_ping_replaces_terminated);
 	g_test_add_func("/db/pool/broken", test_broken_connection_closed);
 	g_test_add_func("/db/pool/recycle", test_recycle);
