@@ -84,3 +84,26 @@ def test_gemini_prompt_states_the_options(pipe, tmp_path):
     assert "Ada" in asked and "Bo" in asked, asked
     # Without options: the rules as before.
     assert "about 1200 words" in default and "French" not in default and "Ada" not in default
+
+
+def test_elevenlabs_host_voice_replaces_the_configured_one(pipe, tmp_path):
+    """A host's ElevenLabs voice id is the one asked for that role's lines;
+    the other role keeps the configured voice, and a language changes no
+    ElevenLabs voice (its multilingual model follows the text)."""
+    eleven = Stub(tmp_path, "elevenlabs_stub.py", "--key", "el-key")
+    try:
+        pid = pipe.podcast("notes.md")
+        with_options(pipe, pid, language="de",
+                     hosts=[{"name": None, "voice": None}, {"name": None, "voice": "AbCdEfGhIjKlMnOpQrSt"}])
+        pipe.start_worker(ELEVENLABS_API_KEY="el-key", ELEVENLABS_API_URL=eleven.url,
+                          ELEVENLABS_VOICE_DOROTHY="ThT5KcBeYPX3keUQqHPh")
+        pipe.enqueue(pid)
+        row = pipe.wait_done(pid, timeout=120)
+        assert row["status"] == "complete", row
+        reqs = eleven.call("/_requests")["requests"]
+    finally:
+        eleven.stop()
+    voices = {"Dorothy": "ThT5KcBeYPX3keUQqHPh", "Will": "AbCdEfGhIjKlMnOpQrSt"}
+    by_text = {r["text"]: r["voice_id"] for r in reqs if r.get("answer") == "ok"}
+    lines = row["transcript"]["lines"]
+    assert lines and all(by_text[l["text"]] == voices[l["speaker"]] for l in lines), (by_text, lines)
