@@ -229,3 +229,25 @@ def test_openai_writer_is_chosen_by_name_too(pipe, openai):
     row = pipe.wait_done(pid)
     assert row["status"] == "complete", row
     assert [r["body"]["model"] for r in requests(openai)] == [MODEL]
+
+
+def test_openai_prompt_states_the_listener_options(pipe, openai):
+    """The options stored on the row reach the system message (the prompt
+    is writer-prompt.c's, shared with gemini); a podcast without them gets
+    the rules as before."""
+    from test_listener_options import with_options
+
+    pid = pipe.podcast("sample.pdf")
+    with_options(pipe, pid, length="short", language="de", style="interview",
+                 hosts=[{"name": "Ada", "voice": None}, {"name": "Bo", "voice": None}])
+    plain = pipe.podcast("sample.pdf")
+    pipe.start_worker(**openai_env(openai))
+    pipe.enqueue(pid)
+    assert pipe.wait_done(pid)["status"] == "complete"
+    pipe.enqueue(plain)
+    assert pipe.wait_done(plain)["status"] == "complete"
+    asked, default = [r["body"]["messages"][0]["content"] for r in requests(openai)]
+    assert "about 450 words of dialogue (3 minutes spoken)" in asked, asked
+    assert "every topic in German" in asked and "Style: an interview" in asked, asked
+    assert 'the analyst is named "Ada" and the commentator "Bo"' in asked, asked
+    assert "about 1200 words" in default and "settings" not in default
