@@ -85,6 +85,9 @@ struct config {
 	char *google_api_key;
 	char *gemini_model;
 	char *gemini_api_url;
+	char *openai_api_key;
+	char *openai_base_url;
+	char *openai_model;
 	char *elevenlabs_api_key;
 	char *elevenlabs_api_url;
 	char *elevenlabs_model;
@@ -95,9 +98,6 @@ struct config {
 	char *espeak_voice_will;
 	int document_max_chars;
 	int provider_timeout;
-	char *openai_api_key;
-	char *openai_base_url;
-	char *openai_model;
 	/* HTTP API */
 	char *cors_origins;
 	gboolean rate_limit_enabled;
