@@ -276,12 +276,21 @@ account_store_refresh(struct db_conn *c, const char *digest, const char *new_dig
 	params[0] = id;
 	params[1] = new_digest;
 	params[2] = out->session_id;
+	/* The rotation's COMMIT does not wait for the WAL flush
+	 * (synchronous_commit off for this transaction only): a refresh is
+	 * the hot path of every signed-in client, and the flush was most of
+	 * its cost. A database crash can forget the last fraction of a
+	 * second of rotations; those clients' new tokens are then unknown
+	 * and they sign in again. Nothing is weakened: the old token was
+	 * valid until the rotation anyway. Reuse detection above commits
+	 * durably. */
 	if (account_run(c, "acct_refresh_rotate",
-	    "WITH spent AS (UPDATE auth_refresh_tokens SET revoked = true, "
+	    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+	    "spent AS (UPDATE auth_refresh_tokens SET revoked = true, "
 	    "used_at = coalesce(used_at, now()) WHERE id = $1::bigint), "
 	    "touched AS (UPDATE auth_sessions SET updated_at = now() WHERE id = $3::uuid) "
 	    "INSERT INTO auth_refresh_tokens (token_hash, session_id, parent) "
-	    "VALUES ($2, $3::uuid, $1::bigint)", 3, params, "refresh token rotate", cause) != 0 ||
+	    "SELECT $2, $3::uuid, $1::bigint FROM relaxed", 3, params, "refresh token rotate", cause) != 0 ||
 	    account_run(c, NULL, "COMMIT", 0, NULL, "commit", cause) != 0)
 		goto fail;
 	return ACCOUNT_REFRESH_OK;
