@@ -82,13 +82,18 @@ out:
 }
 
 /* The path for the log line: at most 200 bytes of the raw target, without
- * its query (which may carry tokens). */
+ * its query (which may carry tokens); a route's pattern when its path
+ * carries a secret. */
 static int
 dispatch_log_path(struct request *req, const char **path)
 {
 	const char *uri = request_env(req, "REQUEST_URI");
 	const char *q;
 
+	if (req->route != NULL && (req->route->flags & ROUTE_SECRET_PATH)) {
+		*path = req->route->pattern;
+		return (int)strlen(*path);
+	}
 	if (uri == NULL)
 		uri = req->path != NULL ? req->path : "-";
 	q = strchr(uri, '?');

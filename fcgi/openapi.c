@@ -127,29 +127,6 @@ openapi_prepare(void)
 	}
 }
 
-/* TRUE when If-None-Match names ETAG (weak comparison, RFC 9110 13.1.2),
- * or is "*". */
-static gboolean
-openapi_not_modified(struct request *req, const char *etag)
-{
-	const char *header = request_header(req, "If-None-Match");
-	gboolean match = FALSE;
-	char **tags;
-
-	if (header == NULL)
-		return FALSE;
-	tags = g_strsplit(header, ",", -1);
-	for (char **t = tags; *t != NULL && !match; t++) {
-		const char *tag = g_strstrip(*t);
-
-		if (g_str_has_prefix(tag, "W/"))
-			tag += 2;
-		match = strcmp(tag, "*") == 0 || strcmp(tag, etag) == 0;
-	}
-	g_strfreev(tags);
-	return match;
-}
-
 static void
 openapi_answer(struct request *req, const struct openapi_asset *a, const char *type)
 {
@@ -162,7 +139,7 @@ openapi_answer(struct request *req, const struct openapi_asset *a, const char *t
 	response_header(req, "X-Content-Type-Options", "nosniff");
 	if (a->csp != NULL)
 		response_header(req, "Content-Security-Policy", "%s", a->csp);
-	if (openapi_not_modified(req, a->etag)) {
+	if (request_etag_current(req, a->etag)) {
 		response_empty(req, 304);
 		return;
 	}

@@ -25,28 +25,6 @@
 #define PODCAST_QUEUE "podcasts"
 #define PODCAST_TASK "podcast.generate"
 
-static struct db_conn *
-podcasts_db(struct request *req)
-{
-	char *cause = NULL;
-	struct db_conn *conn = db_acquire(req->app->db, &cause);
-
-	if (conn == NULL) {
-		log_error("%s database: %s", req->request_id, cause);
-		response_error(req, 503, "Service temporarily unavailable");
-		g_free(cause);
-	}
-	return conn;
-}
-
-static void
-podcasts_db_failed(struct request *req, char *cause)
-{
-	log_error("%s %s", req->request_id, cause);
-	g_free(cause);
-	response_error(req, 503, "Service temporarily unavailable");
-}
-
 /* An optional string field of BODY: 0 and *out (borrowed, NULL for null or
  * absent), or -1 after answering 422. */
 static int
@@ -258,12 +236,12 @@ podcasts_create(struct request *req)
 	}
 	if ((valid = podcasts_validate(req, body, &requirements, &options, &bad)) == -2)
 		goto out;
-	if ((conn = podcasts_db(req)) == NULL)
+	if ((conn = request_db(req)) == NULL)
 		goto out;
 	if (valid != 0) {
 		/* The quota's 429 comes before the body's 422. */
 		if (podcast_store_quota_reached(conn, req->user->id, &over, &cause) != 0) {
-			podcasts_db_failed(req, g_steal_pointer(&cause));
+			request_db_failed(req, g_steal_pointer(&cause));
 			goto out;
 		}
 		if (over)
@@ -282,7 +260,7 @@ podcasts_create(struct request *req)
 		response_error(req, 429, "You have reached your podcast creation limit");
 		goto out;
 	default:
-		podcasts_db_failed(req, g_steal_pointer(&cause));
+		request_db_failed(req, g_steal_pointer(&cause));
 		goto out;
 	}
 	replica_note_write(req);
@@ -328,7 +306,7 @@ podcasts_list(struct request *req)
 		response_validation(req, "query", "before", "Input should be a podcast id", "string_pattern_mismatch");
 		return;
 	}
-	if ((conn = replica_db_read(req)) == NULL && (conn = podcasts_db(req)) == NULL)
+	if ((conn = replica_db_read(req)) == NULL && (conn = request_db(req)) == NULL)
 		return;
 	body = g_string_sized_new(16384);
 	n = podcast_store_list(conn, req->user->id, before, limit, body, &more, last_id, &cause);
@@ -338,7 +316,7 @@ podcasts_list(struct request *req)
 		g_clear_pointer(&cause, g_free);
 		db_release(conn);
 		g_string_truncate(body, 0);
-		if ((conn = podcasts_db(req)) == NULL) {
+		if ((conn = request_db(req)) == NULL) {
 			g_string_free(body, TRUE);
 			return;
 		}
@@ -347,7 +325,7 @@ podcasts_list(struct request *req)
 	db_release(conn);
 	if (n < 0) {
 		g_string_free(body, TRUE);
-		podcasts_db_failed(req, cause);
+		request_db_failed(req, cause);
 		return;
 	}
 	if (more)
@@ -426,7 +404,7 @@ static gboolean
 podcasts_found(struct request *req, int found, char *cause)
 {
 	if (found < 0) {
-		podcasts_db_failed(req, cause);
+		request_db_failed(req, cause);
 		return FALSE;
 	}
 	if (found == 0) {
@@ -447,14 +425,14 @@ podcasts_get(struct request *req)
 
 	if ((id = podcasts_path_id(req)) == NULL)
 		return;
-	if ((conn = replica_db_read(req)) == NULL && (conn = podcasts_db(req)) == NULL)
+	if ((conn = replica_db_read(req)) == NULL && (conn = request_db(req)) == NULL)
 		return;
 	found = podcast_store_get(conn, id, req->user->id, &podcast, &cause);
 	if (found != 1 && replica_is_replica(req, conn)) {
 		/* Not there yet, or the replica failed: the primary knows. */
 		g_clear_pointer(&cause, g_free);
 		db_release(conn);
-		if ((conn = podcasts_db(req)) == NULL)
+		if ((conn = request_db(req)) == NULL)
 			return;
 		found = podcast_store_get(conn, id, req->user->id, &podcast, &cause);
 	}
@@ -480,7 +458,7 @@ podcasts_delete(struct request *req)
 	gboolean in_flight = FALSE;
 	int found;
 
-	if ((id = podcasts_path_id(req)) == NULL || (conn = podcasts_db(req)) == NULL)
+	if ((id = podcasts_path_id(req)) == NULL || (conn = request_db(req)) == NULL)
 		return;
 	found = podcast_store_delete(conn, id, req->user->id, &final, &in_flight, &cause);
 	if (found == 1)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
@@ -366,4 +367,47 @@ request_redis_reset(struct request *req)
 	if (req->acceptor->redis != NULL)
 		metrics_redis_error();
 	g_clear_pointer(&req->acceptor->redis, redisFree);
+}
+
+struct db_conn *
+request_db(struct request *req)
+{
+	char *cause = NULL;
+	struct db_conn *conn = db_acquire(req->app->db, &cause);
+
+	if (conn == NULL) {
+		log_error("%s database: %s", req->request_id, cause);
+		response_error(req, 503, "Service temporarily unavailable");
+		g_free(cause);
+	}
+	return conn;
+}
+
+void
+request_db_failed(struct request *req, char *cause)
+{
+	log_error("%s %s", req->request_id, cause);
+	g_free(cause);
+	response_error(req, 503, "Service temporarily unavailable");
+}
+
+gboolean
+request_etag_current(struct request *req, const char *etag)
+{
+	const char *header = request_header(req, "If-None-Match");
+	gboolean match = FALSE;
+	char **tags;
+
+	if (header == NULL)
+		return FALSE;
+	tags = g_strsplit(header, ",", -1);
+	for (char **t = tags; *t != NULL && !match; t++) {
+		const char *tag = g_strstrip(*t);
+
+		if (g_str_has_prefix(tag, "W/"))
+			tag += 2;
+		match = strcmp(tag, "*") == 0 || strcmp(tag, etag) == 0;
+	}
+	g_strfreev(tags);
+	return match;
 }

@@ -97,6 +97,16 @@ redisContext *request_redis(struct request *req, char **cause);
 /* Call after a failed command so the next caller reconnects. */
 void request_redis_reset(struct request *req);
 
+/* A connection from the process's pool (the caller db_release()s it), or
+ * NULL after answering 503 (logged). */
+struct db_conn *request_db(struct request *req);
+/* Logs CAUSE (taken) and answers 503: a query failed. */
+void request_db_failed(struct request *req, char *cause);
+
+/* TRUE when the request's If-None-Match names ETAG (weak comparison, RFC
+ * 9110 13.1.2: W/ ignored), in a list or alone, or is "*". */
+gboolean request_etag_current(struct request *req, const char *etag);
+
 /* Responses. Headers first, then one of the response_* that sets the body. */
 void response_header(struct request *req, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Steals BODY (may be an object or array). */

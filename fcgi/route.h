@@ -16,6 +16,9 @@
 typedef void (*route_handler)(struct request *req);
 
 #define ROUTE_AUTH 0x1u   /* a valid bearer token is required before the handler */
+/* The path carries a secret (a private feed's): the log line shows the
+ * route's pattern instead of the path. */
+#define ROUTE_SECRET_PATH 0x2u
 
 struct route {
 	const char *method;
@@ -45,6 +48,7 @@ extern const struct route podcast_routes[];   /* fcgi/podcasts.c */
 extern const struct route upload_routes[];    /* fcgi/uploads.c */
 extern const struct route stream_routes[];    /* fcgi/stream.c */
 extern const struct route credits_routes[];   /* fcgi/credits.c */
+extern const struct route feed_routes[];      /* fcgi/feeds.c: /feeds/ (doc/feeds.md) */
 /* fcgi/dashboard.c: filled in at start-up under DASHBOARD_PATH when the
  * dashboard is on, before acceptor threads run; empty when it is off. */
 extern struct route dashboard_routes[];

@@ -11,6 +11,7 @@ static const struct route *const route_groups[] = {
 	upload_routes,
 	stream_routes,
 	credits_routes,
+	feed_routes,
 	dashboard_routes,
 	openapi_routes,
 	metrics_routes,

@@ -157,24 +157,14 @@ out:
 	g_free(path);
 }
 
-static void
-stream_get(struct request *req)
+void
+stream_local_send(struct request *req, const char *key)
 {
 	struct storage *st = req->app->storage;
 	const char *mode = req->app->cfg->sendfile_mode;
-	const char *key = req->path + strlen(STREAM_PREFIX);
 	char *cause = NULL, *enc = NULL, *path = NULL;
 	gint64 size = 0;
 
-	if (st == NULL || !storage_is_local(st)) {
-		response_error(req, 404, "Not Found");
-		return;
-	}
-	if (!storage_local_stream_valid(st, key, request_query(req, "expires"), request_query(req, "sig"),
-	    time(NULL))) {
-		response_error(req, 403, "Invalid or expired stream URL");
-		return;
-	}
 	switch (storage_exists(st, key, &size, &cause)) {
 	case STORAGE_OK:
 		break;
@@ -205,6 +195,24 @@ out:
 	g_free(path);
 	g_free(enc);
 	g_free(cause);
+}
+
+static void
+stream_get(struct request *req)
+{
+	struct storage *st = req->app->storage;
+	const char *key = req->path + strlen(STREAM_PREFIX);
+
+	if (st == NULL || !storage_is_local(st)) {
+		response_error(req, 404, "Not Found");
+		return;
+	}
+	if (!storage_local_stream_valid(st, key, request_query(req, "expires"), request_query(req, "sig"),
+	    time(NULL))) {
+		response_error(req, 403, "Invalid or expired stream URL");
+		return;
+	}
+	stream_local_send(req, key);
 }
 
 /* Keys have up to REQUEST_MAX_PARAMS segments here ("podcasts/podcast_<id>.mp3"

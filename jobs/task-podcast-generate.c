@@ -459,18 +459,20 @@ gen_store_transcript(struct gen *g, const struct script *s, const struct transcr
 }
 
 /* One transaction: the row complete (once) and the owner's count raised
- * only by the run that made it complete. */
+ * only by the run that made it complete. BYTES: the MP3's size (the
+ * private feed's enclosure length, doc/feeds.md). */
 static int
-gen_complete(struct gen *g, const char *url, double seconds, char *const keys[2],
+gen_complete(struct gen *g, const char *url, double seconds, char *const keys[2], gsize bytes,
     struct pipeline_error *err)
 {
-	char *cause = NULL, dur[32];
+	char *cause = NULL, dur[32], size[24];
 	struct db_conn *conn = db_acquire(g->ctx->db, &cause);
-	const char *params[] = { g->id, url, dur, keys[0], keys[1] };
+	const char *params[] = { g->id, url, dur, keys[0], keys[1], size };
 	PGresult *res = NULL;
 	int rc = -1;
 
 	g_snprintf(dur, sizeof dur, "%ld", lround(seconds));
+	g_snprintf(size, sizeof size, "%" G_GSIZE_FORMAT, bytes);
 	if (conn == NULL) {
 		pipeline_error_set(err, FALSE, "Database unavailable: %s", cause);
 		goto out;
@@ -481,9 +483,9 @@ gen_complete(struct gen *g, const char *url, double seconds, char *const keys[2]
 	PQclear(res);
 	res = db_exec(conn, NULL, "UPDATE podcasts SET status = 'complete', stage = 'complete', "
 	    "progress = 100, error = NULL, final_podcast_url = $2, duration = $3::int, "
-	    "transcript_vtt_key = $4, chapters_key = $5, "
+	    "transcript_vtt_key = $4, chapters_key = $5, audio_bytes = $6::bigint, "
 	    "updated_at = now() WHERE id = $1 AND status IS DISTINCT FROM 'complete' "
-	    "RETURNING owner_id", 5, params);
+	    "RETURNING owner_id", 6, params);
 	if (!db_ok(res))
 		goto db_fail;
 	if (PQntuples(res) == 0) {
@@ -603,7 +605,7 @@ task_podcast_generate_run(struct task_ctx *ctx)
 	if (gen_store_transcript(&g, s, cues, names, keys, &err) != 0)
 		goto fail;
 	url = storage_object_url(g.storage, key);
-	if (gen_complete(&g, url, seconds, keys, &err) != 0 || g.gone)
+	if (gen_complete(&g, url, seconds, keys, g_bytes_get_size(mp3), &err) != 0 || g.gone)
 		goto fail;
 	log_info("podcast %s: complete, %u lines, %.1f s, %zu bytes", g.id, s->lines->len, seconds,
 	    g_bytes_get_size(mp3));

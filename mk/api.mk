@@ -45,3 +45,14 @@ tests_unit_test_storage_SOURCES = tests/unit/test-storage.c
 tests_unit_test_storage_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_storage_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-storage
+
+# --- private feeds (issue 15, doc/feeds.md) ----------------------------------
+libpodcastpro_a_SOURCES += src/feed-store.c src/feed-store.h
+dist_migrations_DATA += migrations/0008_feeds.sql
+podcastpro_fcgi_SOURCES += fcgi/feeds.c fcgi/feed-rss.c fcgi/feed-rss.h
+
+check_PROGRAMS += tests/unit/test-feed-rss
+tests_unit_test_feed_rss_SOURCES = tests/unit/test-feed-rss.c fcgi/feed-rss.c
+tests_unit_test_feed_rss_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
+tests_unit_test_feed_rss_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-feed-rss

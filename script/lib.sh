@@ -13,6 +13,9 @@ PP_PACKAGES="$PP_PACKAGES chromium"
 # promtool checks /metrics' exposition (tests/integration/test_metrics.py);
 # Debian ships it only inside the prometheus package (its service is not started).
 PP_PACKAGES="$PP_PACKAGES prometheus"
+# The private feeds' tests read the RSS with a real parser (tests/integration/test_feeds.py;
+# mpg123, the real player there, is in the list above).
+PP_PACKAGES="$PP_PACKAGES python3-feedparser"
 # The transcript test (tests/integration/test_pipeline_transcript.py) reads the
 # WebVTT with a real parser, Debian's webvtt-py.
 PP_PACKAGES="$PP_PACKAGES python3-webvtt"

@@ -13,7 +13,7 @@
  * podcast carries their storage keys there for the caller to sign. */
 #define PODCAST_COLUMNS "p.*"
 static const char *const podcast_hidden_columns[] = { "job_id", "enqueued_at",
-    "transcript_vtt_key", "chapters_key", NULL };
+    "transcript_vtt_key", "chapters_key", "audio_bytes", NULL };
 
 static void
 podcast_append_json(GString *out, const struct pg_json_plan *plan, const PGresult *res, int row)
@@ -414,4 +414,95 @@ podcast_store_unqueued(struct db_conn *c, int min_age_s, int limit, char **cause
 out:
 	PQclear(res);
 	return ids;
+}
+
+/* A feed's columns of p, in podcast_feed_item's order. */
+#define PODCAST_FEED_COLUMNS \
+	"p.id, p.title, p.transcript->>'summary', p.final_podcast_url, p.transcript_vtt_key, " \
+	"p.chapters_key, floor(extract(epoch FROM p.created_at))::bigint, " \
+	"floor(extract(epoch FROM coalesce(p.updated_at, p.created_at)))::bigint, " \
+	"coalesce(p.duration, 0), p.audio_bytes"
+
+void
+podcast_feed_item_free(gpointer p)
+{
+	struct podcast_feed_item *it = p;
+
+	if (it == NULL)
+		return;
+	g_free(it->title);
+	g_free(it->summary);
+	g_free(it->final_url);
+	g_free(it->vtt_key);
+	g_free(it->chapters_key);
+	g_free(it);
+}
+
+static char *
+podcast_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : g_strdup(PQgetvalue(res, row, col));
+}
+
+GPtrArray *
+podcast_store_feed_items(struct db_conn *c, const char *owner, const char *id, int limit,
+    char **cause)
+{
+	char limit_text[16];
+	const char *params[] = { owner, id != NULL ? id : limit_text };
+	GPtrArray *items = NULL;
+	PGresult *res;
+
+	g_snprintf(limit_text, sizeof limit_text, "%d", limit);
+	/* Complete rows only, newest first: the walk down ix_podcasts_owner_id_id
+	 * that the list does. */
+	if (id == NULL)
+		res = db_exec(c, "pp_podcast_feed", "SELECT " PODCAST_FEED_COLUMNS " FROM podcasts p "
+		    "WHERE p.owner_id = $1 AND p.status = 'complete' ORDER BY p.id DESC LIMIT $2::int",
+		    2, params);
+	else
+		res = db_exec(c, "pp_podcast_feed_one", "SELECT " PODCAST_FEED_COLUMNS " FROM podcasts p "
+		    "WHERE p.owner_id = $1 AND p.id = $2 AND p.status = 'complete'", 2, params);
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "feed items");
+		goto out;
+	}
+	items = g_ptr_array_new_full((guint)PQntuples(res), podcast_feed_item_free);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct podcast_feed_item *it = g_new0(struct podcast_feed_item, 1);
+
+		g_strlcpy(it->id, PQgetvalue(res, i, 0), sizeof it->id);
+		it->title = podcast_value(res, i, 1);
+		it->summary = podcast_value(res, i, 2);
+		it->final_url = podcast_value(res, i, 3);
+		it->vtt_key = podcast_value(res, i, 4);
+		it->chapters_key = podcast_value(res, i, 5);
+		it->created = g_ascii_strtoll(PQgetvalue(res, i, 6), NULL, 10);
+		it->modified = g_ascii_strtoll(PQgetvalue(res, i, 7), NULL, 10);
+		it->duration = atoi(PQgetvalue(res, i, 8));
+		it->audio_bytes = PQgetisnull(res, i, 9) ? -1 : g_ascii_strtoll(PQgetvalue(res, i, 9), NULL, 10);
+		g_ptr_array_add(items, it);
+	}
+out:
+	PQclear(res);
+	return items;
+}
+
+int
+podcast_store_set_audio_bytes(struct db_conn *c, const char *id, gint64 bytes, char **cause)
+{
+	char text[24];
+	const char *params[] = { id, text };
+	PGresult *res;
+	int rc = 0;
+
+	g_snprintf(text, sizeof text, "%" G_GINT64_FORMAT, bytes);
+	res = db_exec(c, "pp_podcast_audio_bytes", "UPDATE podcasts SET audio_bytes = $2::bigint "
+	    "WHERE id = $1 AND audio_bytes IS NULL", 2, params);
+	if (!db_ok(res)) {
+		*cause = podcast_error(res, "audio size");
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
 }

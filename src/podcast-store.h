@@ -9,8 +9,8 @@
  * null here: the caller signs it)) and every further column of the table
  * (the pipeline's stage, progress, error, ..., the listener's length,
  * language, style and hosts, null when not asked) except our bookkeeping
- * (job_id, enqueued_at, transcript_vtt_key, chapters_key), in the
- * table's column order. Timestamps are
+ * (job_id, enqueued_at, transcript_vtt_key, chapters_key, audio_bytes),
+ * in the table's column order. Timestamps are
  * ISO 8601 in UTC with an offset ("2025-01-01T00:00:00.000000+00:00").
  *
  * Migration 0007 (issue 15): transcript_vtt_key and chapters_key are the
@@ -97,6 +97,32 @@ int podcast_store_options(struct db_conn *c, const char *id, json_t **out, char 
 /* The sweeper: ids of podcasts pending for longer than MIN_AGE_S seconds
  * whose job was never enqueued, oldest first, at most LIMIT. */
 GPtrArray *podcast_store_unqueued(struct db_conn *c, int min_age_s, int limit, char **cause);
+
+/* A complete podcast as its owner's private feed lists it (doc/feeds.md). */
+struct podcast_feed_item {
+	char id[ULID_LEN + 1];
+	char *title;              /* NULL when none */
+	char *summary;            /* the script's summary (transcript.summary), NULL when none */
+	char *final_url;          /* final_podcast_url, NULL when none */
+	char *vtt_key;            /* transcript_vtt_key (migration 0007), NULL when none */
+	char *chapters_key;       /* chapters_key (migration 0007), NULL when none */
+	gint64 created;           /* created_at, Unix seconds */
+	gint64 modified;          /* updated_at (created_at when NULL), Unix seconds */
+	int duration;             /* seconds */
+	gint64 audio_bytes;       /* audio_bytes (migration 0008), -1 when NULL */
+};
+
+/* Frees a struct podcast_feed_item (NULL harmless). */
+void podcast_feed_item_free(gpointer item);
+
+/* OWNER's complete podcasts, newest first (by id), at most LIMIT; with ID
+ * not NULL, only that one (when it is OWNER's and complete). A new array
+ * of struct podcast_feed_item that frees them, or NULL and *cause. */
+GPtrArray *podcast_store_feed_items(struct db_conn *c, const char *owner, const char *id,
+    int limit, char **cause);
+/* Records the size of podcast ID's MP3 (a row finished before migration
+ * 0008, measured in storage): 0, or -1 and *cause. */
+int podcast_store_set_audio_bytes(struct db_conn *c, const char *id, gint64 bytes, char **cause);
 
 /* The podcast of ROW in RES (a result of the queries above, column
  * "podcast"): a new object, or NULL. */

@@ -46,6 +46,12 @@ static const struct {
 	{ "list_podcasts", 50, 3600000 },
 	{ "delete_podcast", 100, 3600000 },	/* not in the guide: get_podcast's figure */
 	{ "get_credits", 100, 3600000 },
+	/* Not in the guide: private feeds (doc/feeds.md). The feed and its
+	 * episodes count per feed, not per client: a podcast app polls every
+	 * hour or so, and a player asks for many ranges of one episode. */
+	{ "manage_feed", 20, 3600000 },
+	{ "feed", 120, 3600000 },
+	{ "feed_media", 2000, 3600000 },
 	{ "health", 1000, 3600000 },
 	/* Not in the guide: the job dashboard (doc/dashboard.md) polls once
 	 * a second per open page; its buttons are rarer. */

@@ -223,6 +223,9 @@ def test_offline_pdf_becomes_mp3_of_the_right_length(pipe):
     assert errors == ""
     assert abs(seconds - expected) <= 0.02 * expected, (seconds, expected)
     assert abs(row["duration"] - seconds) <= 1, (row["duration"], seconds)
+    # The MP3's size, recorded with it for the private feed (doc/feeds.md).
+    assert pipe.sql("SELECT audio_bytes FROM podcasts WHERE id = %s", pid)[0][0] == \
+        os.path.getsize(pipe.mp3_path(pid))
 
     # A second delivery of the same job changes nothing and counts nothing.
     mtime = os.stat(pipe.mp3_path(pid)).st_mtime
