@@ -59,11 +59,11 @@ extern const struct route gotrue_token_routes[];     /* fcgi/gotrue-token.c */
 extern const struct route gotrue_user_routes[];      /* fcgi/gotrue-user.c */
 extern const struct route gotrue_settings_routes[];  /* fcgi/gotrue-settings.c */
 extern const struct route gotrue_oauth_routes[];     /* fcgi/gotrue-oauth.c */
+extern const struct route gotrue_mail_routes[];      /* fcgi/gotrue-mail.c */
 /* Debug-only routes under /_test/ (fcgi/test-routes.c), matched only after
  * route_enable_test_routes(TRUE): podcastpro-fcgi calls it when the
  * environment has PP_TEST_ROUTES=1. Never enable it in production. */
 extern const struct route test_routes[];
-extern const struct route gotrue_mail_routes[];      /* fcgi/gotrue-mail.c */
 void route_enable_test_routes(gboolean enable);
 
 /* The groups route_find searches (TEST: the debug groups instead), a

@@ -19,15 +19,15 @@ PP_PACKAGES="$PP_PACKAGES python3-feedparser"
 # The transcript test (tests/integration/test_pipeline_transcript.py) reads the
 # WebVTT with a real parser, Debian's webvtt-py.
 PP_PACKAGES="$PP_PACKAGES python3-webvtt"
+# The accounts' mail tests (tests/integration/test_auth_mail.py) receive the
+# mails with a real SMTP server, Debian's aiosmtpd.
+PP_PACKAGES="$PP_PACKAGES python3-aiosmtpd"
 # PgBouncer in transaction mode in front of the API and the worker
 # (tests/integration/test_pgbouncer.py, bench/pgbouncer.sh); its service is not started.
 PP_PACKAGES="$PP_PACKAGES pgbouncer"
 command -v node >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PP_PACKAGES="$PP_PACKAGES npm"
 
-# The accounts' mail tests (tests/integration/test_auth_mail.py) receive the
-# mails with a real SMTP server, Debian's aiosmtpd.
-PP_PACKAGES="$PP_PACKAGES python3-aiosmtpd"
 pp_log() { printf '==> %s\n' "$*" >&2; }
 
 # Installs what is missing (apt-get update first, once), as root or via sudo.
