@@ -222,6 +222,49 @@ account_store_session_live(struct db_conn *c, const char *session_id, const char
 	return rc;
 }
 
+/* The usual refresh in one statement and one round trip: a token that
+ * is unspent (or spent within the reuse interval) of an enabled account
+ * is spent, its successor stored and the session touched. 1 and OUT
+ * filled, 0 when the token is anything else (the caller then finds out
+ * what, in a transaction), -1 and *cause. Its COMMIT does not wait for
+ * the WAL flush (synchronous_commit off for this statement's
+ * transaction): a refresh is the hot path of every signed-in client, and
+ * the flush was most of its cost. A database crash can forget the last
+ * fraction of a second of rotations; those clients' new tokens are then
+ * unknown and they sign in again. No token becomes valid that was not. */
+static int
+account_refresh_fast(struct db_conn *c, const char *const params[3], struct account_refreshed *out,
+    char **cause)
+{
+	PGresult *res = account_exec(c, "acct_refresh_fast",
+	    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+	    "cur AS (SELECT t.id, t.session_id, s.user_id, s.method, "
+	    "floor(extract(epoch FROM s.signed_in_at))::bigint AS signed_in "
+	    "FROM auth_refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id "
+	    "JOIN auth_credentials cr ON cr.user_id = s.user_id "
+	    "WHERE t.token_hash = $1 AND NOT cr.disabled AND (NOT t.revoked OR "
+	    "(t.used_at IS NOT NULL AND t.used_at >= now() - make_interval(secs => $2::int))) "
+	    "FOR UPDATE OF t, s), "
+	    "spent AS (UPDATE auth_refresh_tokens SET revoked = true, used_at = coalesce(used_at, now()) "
+	    "WHERE id = (SELECT id FROM cur)), "
+	    "touched AS (UPDATE auth_sessions SET updated_at = now() WHERE id = (SELECT session_id FROM cur)), "
+	    "successor AS (INSERT INTO auth_refresh_tokens (token_hash, session_id, parent) "
+	    "SELECT $3, session_id, id FROM cur, relaxed) "
+	    "SELECT session_id, user_id, method, signed_in FROM cur", 3, params, "refresh token rotate", cause);
+	int rc;
+
+	if (res == NULL)
+		return -1;
+	if ((rc = PQntuples(res) == 1) == 1) {
+		g_strlcpy(out->session_id, PQgetvalue(res, 0, 0), sizeof out->session_id);
+		g_strlcpy(out->user_id, PQgetvalue(res, 0, 1), sizeof out->user_id);
+		g_strlcpy(out->method, PQgetvalue(res, 0, 2), sizeof out->method);
+		out->signed_in_at = g_ascii_strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
 enum account_refresh
 account_store_refresh(struct db_conn *c, const char *digest, const char *new_digest,
     int reuse_interval, struct account_refreshed *out, char **cause)
@@ -232,9 +275,21 @@ account_store_refresh(struct db_conn *c, const char *digest, const char *new_dig
 	enum account_refresh rc = ACCOUNT_REFRESH_ERROR;
 	gboolean used, within;
 
+	g_snprintf(interval, sizeof interval, "%d", reuse_interval);
+	params[0] = digest;
+	params[1] = interval;
+	params[2] = new_digest;
+	switch (account_refresh_fast(c, params, out, cause)) {
+	case 1:
+		return ACCOUNT_REFRESH_OK;
+	case -1:
+		return ACCOUNT_REFRESH_ERROR;
+	}
+	/* Not found, reused or disabled: which, and its consequence, in a
+	 * transaction (and a token a concurrent refresh has just made usable
+	 * is rotated here after all). */
 	if (account_run(c, NULL, "BEGIN", 0, NULL, "begin", cause) != 0)
 		return ACCOUNT_REFRESH_ERROR;
-	g_snprintf(interval, sizeof interval, "%d", reuse_interval);
 	params[0] = digest;
 	params[1] = interval;
 	res = account_exec(c, "acct_refresh_find",
@@ -276,21 +331,12 @@ account_store_refresh(struct db_conn *c, const char *digest, const char *new_dig
 	params[0] = id;
 	params[1] = new_digest;
 	params[2] = out->session_id;
-	/* The rotation's COMMIT does not wait for the WAL flush
-	 * (synchronous_commit off for this transaction only): a refresh is
-	 * the hot path of every signed-in client, and the flush was most of
-	 * its cost. A database crash can forget the last fraction of a
-	 * second of rotations; those clients' new tokens are then unknown
-	 * and they sign in again. Nothing is weakened: the old token was
-	 * valid until the rotation anyway. Reuse detection above commits
-	 * durably. */
 	if (account_run(c, "acct_refresh_rotate",
-	    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
-	    "spent AS (UPDATE auth_refresh_tokens SET revoked = true, "
+	    "WITH spent AS (UPDATE auth_refresh_tokens SET revoked = true, "
 	    "used_at = coalesce(used_at, now()) WHERE id = $1::bigint), "
 	    "touched AS (UPDATE auth_sessions SET updated_at = now() WHERE id = $3::uuid) "
 	    "INSERT INTO auth_refresh_tokens (token_hash, session_id, parent) "
-	    "SELECT $2, $3::uuid, $1::bigint FROM relaxed", 3, params, "refresh token rotate", cause) != 0 ||
+	    "VALUES ($2, $3::uuid, $1::bigint)", 3, params, "refresh token rotate", cause) != 0 ||
 	    account_run(c, NULL, "COMMIT", 0, NULL, "commit", cause) != 0)
 		goto fail;
 	return ACCOUNT_REFRESH_OK;
