@@ -82,6 +82,25 @@ out:
 	g_free(email);
 }
 
+/* An imported bcrypt hash (Supabase's) that just verified becomes
+ * argon2id, as every hash we make. A failure only leaves it bcrypt (it
+ * still verifies), so the login goes on either way. */
+static void
+gotrue_rehash(struct request *req, struct db_conn *c, const char *user_id, const char *old_hash,
+    const char *password)
+{
+	char hash[ACCOUNT_HASH_MAX], *cause = NULL;
+
+	if (account_password_hash(password, hash) != 0)
+		return;
+	if (account_store_rehash(c, user_id, old_hash, hash, &cause) != 0) {
+		log_warn("%s password rehash: %s", req->request_id, cause);
+		g_free(cause);
+		return;
+	}
+	log_info("%s account %s: imported bcrypt hash replaced by argon2id", req->request_id, user_id);
+}
+
 static void
 gotrue_grant_password(struct request *req, json_t *body)
 {
@@ -124,6 +143,8 @@ gotrue_grant_password(struct request *req, json_t *body)
 		gotrue_error(req, 400, "email_not_confirmed", "Email not confirmed");
 		goto out;
 	}
+	if (account_password_is_bcrypt(hash))
+		gotrue_rehash(req, c, user_id, hash, password);
 	gotrue_sign_in(req, c, user_id, "password");
 out:
 	db_release(c);

@@ -4,7 +4,7 @@
 PP_PACKAGES="build-essential autoconf automake pkg-config libglib2.0-dev libpq-dev
 libhiredis-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libsystemd-dev
 libfcgi-dev libfcgi-bin spawn-fcgi libpoppler-glib-dev libxml2-dev libzip-dev libespeak-ng-dev libmp3lame-dev
-libmpg123-dev libsodium-dev mpg123 postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
+libmpg123-dev libsodium-dev libcrypt-dev mpg123 postgresql redis-server nginx-light lighttpd wrk valgrind poppler-utils
 python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-redis
 python3-psycopg2 procps iproute2 curl python3-celery python3-jsonschema"
 # The browser test (tests/browser): Debian's chromium, and node and npm

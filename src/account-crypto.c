@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include <crypt.h>
 #include <sodium.h>
 
 #include "account-crypto.h"
@@ -17,6 +18,8 @@
  * before any thread reads it. */
 static char account_dummy_hash[ACCOUNT_HASH_MAX] =
     "$argon2id$v=19$m=65536,t=2,p=1$wYVR3OEkR7Lc7HowKzqFUw$Fx7Ft5/wLq/6+D7UDQesa0vez5Q4hF7+gq3el6HRjng";
+
+static gboolean account_bcrypt_verify(const char *hash, const char *password);
 
 int
 account_crypto_init(char **cause)
@@ -57,7 +60,32 @@ account_password_verify(const char *hash, const char *password)
 		(void)spent;
 		return FALSE;
 	}
+	if (account_password_is_bcrypt(hash))
+		return account_bcrypt_verify(hash, password);
 	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+gboolean
+account_password_is_bcrypt(const char *hash)
+{
+	return hash != NULL && (g_str_has_prefix(hash, "$2a$") || g_str_has_prefix(hash, "$2b$") ||
+	    g_str_has_prefix(hash, "$2y$"));
+}
+
+/* libxcrypt's bcrypt, compared in constant time. A hash it cannot read
+ * (malformed) verifies nothing. */
+static gboolean
+account_bcrypt_verify(const char *hash, const char *password)
+{
+	struct crypt_data *data = g_new0(struct crypt_data, 1);
+	const char *out = crypt_rn(password, hash, data, (int)sizeof *data);
+	size_t len = strlen(hash);
+	gboolean ok = out != NULL && out[0] != '*' && strlen(out) == len &&
+	    sodium_memcmp(out, hash, len) == 0;
+
+	sodium_memzero(data, sizeof *data);
+	g_free(data);
+	return ok;
 }
 
 void

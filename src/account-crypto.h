@@ -32,6 +32,10 @@ int account_password_hash(const char *password, char out[ACCOUNT_HASH_MAX]);
  * without a password): the dummy hash is checked instead, taking as long,
  * and the answer is FALSE. */
 gboolean account_password_verify(const char *hash, const char *password);
+/* TRUE for a bcrypt hash ($2a$, $2b$, $2y$: Supabase's, imported into
+ * auth_credentials): account_password_verify() checks it with libxcrypt,
+ * and a login that succeeds replaces it with argon2id (doc/auth.md). */
+gboolean account_password_is_bcrypt(const char *hash);
 
 /* A fresh opaque token (refresh, one-time) into OUT (NUL-terminated). */
 void account_token_new(char out[ACCOUNT_TOKEN_LEN + 1]);

@@ -184,6 +184,17 @@ account_store_password_hash(struct db_conn *c, const char *user_id, char **hash,
 }
 
 int
+account_store_rehash(struct db_conn *c, const char *user_id, const char *old_hash, const char *new_hash,
+    char **cause)
+{
+	const char *params[] = { user_id, old_hash, new_hash };
+
+	return account_run(c, "acct_rehash",
+	    "UPDATE auth_credentials SET password_hash = $3, updated_at = now() "
+	    "WHERE user_id = $1::uuid AND password_hash = $2", 3, params, "password rehash", cause);
+}
+
+int
 account_store_session_new(struct db_conn *c, const char *session_id, const char *user_id,
     const char *method, const char *digest, gint64 *signed_in_at, char **cause)
 {

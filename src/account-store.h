@@ -38,6 +38,11 @@ int account_store_find_email(struct db_conn *c, const char *email,
 /* The password hash of USER_ID (caller frees; NULL when none): 1, 0 when
  * there is no such account, -1. */
 int account_store_password_hash(struct db_conn *c, const char *user_id, char **hash, char **cause);
+/* Replaces USER_ID's password hash OLD_HASH by NEW_HASH (an imported
+ * bcrypt hash upgraded after a login); nothing when it changed meanwhile.
+ * 0, or -1 and *cause. */
+int account_store_rehash(struct db_conn *c, const char *user_id, const char *old_hash,
+    const char *new_hash, char **cause);
 
 /* GoTrue's user object of USER_ID: 1 and *USER, 0 when none, -1. */
 int account_store_user(struct db_conn *c, const char *user_id, json_t **user, char **cause);

@@ -266,6 +266,25 @@ def test_login_errors_are_the_same_for_unknown_and_wrong(stack):
     assert legacy(400, "invalid_credentials")(stack.login(email, "wrong-password"))
 
 
+def test_imported_bcrypt_hash_signs_in_and_becomes_argon2id(stack):
+    """An account imported from Supabase keeps its bcrypt hash (doc/auth.md):
+    its password signs in, and the hash is replaced by argon2id."""
+    email, (s, _, _) = stack.signup()
+    assert s == 200
+    bcrypt = "$2a$04$i5kVMxTZmFuB4q1koNbfsO1bSPbx1o4y09Qlgrkuyd16x2R9hmNvW"   # "correct horse battery"
+    stack.db.psql(stack.db.name, "UPDATE auth_credentials SET password_hash = :'p0' WHERE email = :'p1'",
+                  bcrypt, email)
+    assert legacy(400, "invalid_credentials")(stack.login(email, "password-1"))
+    assert legacy(400, "invalid_credentials")(stack.login(email, "correct horse batter"))
+    stored = lambda: stack.db.psql(stack.db.name, "SELECT password_hash FROM auth_credentials WHERE email = :'p0'",
+                                   email)
+    assert stored() == bcrypt   # a wrong password changes nothing
+    s, _, session = stack.login(email, "correct horse battery")
+    assert s == 200 and session["user"]["email"] == email, session
+    assert stored().startswith("$argon2id$")
+    assert stack.login(email, "correct horse battery")[0] == 200
+
+
 def test_refresh_rotates_and_reuse_ends_the_session(stack):
     email, (s, _, first) = stack.signup()
     assert s == 200

@@ -199,6 +199,33 @@ test_apikey(void)
 	g_free(tampered);
 }
 
+/* Supabase's bcrypt hashes, imported: verified by libxcrypt, the
+ * prefixes it writes ($2a$ as GoTrue's Go library, $2b$, $2y$) alike. */
+static void
+test_bcrypt_imported(void)
+{
+	const char *b = "$2b$04$i5kVMxTZmFuB4q1koNbfsO1bSPbx1o4y09Qlgrkuyd16x2R9hmNvW";
+	char a[128], y[128];
+
+	g_strlcpy(a, b, sizeof a);
+	a[2] = 'a';
+	g_strlcpy(y, b, sizeof y);
+	y[2] = 'y';
+	g_assert_true(account_password_is_bcrypt(b));
+	g_assert_true(account_password_is_bcrypt(a));
+	g_assert_false(account_password_is_bcrypt("$argon2id$v=19$m=65536,t=2,p=1$x$y"));
+	g_assert_false(account_password_is_bcrypt(NULL));
+	g_assert_true(account_password_verify(b, "correct horse battery"));
+	g_assert_true(account_password_verify(a, "correct horse battery"));
+	g_assert_true(account_password_verify(y, "correct horse battery"));
+	g_assert_false(account_password_verify(b, "correct horse batter"));
+	g_assert_false(account_password_verify(b, ""));
+	/* Malformed: verifies nothing, never crashes. */
+	g_assert_false(account_password_verify("$2b$04$short", "correct horse battery"));
+	g_assert_false(account_password_verify("$2b$99$i5kVMxTZmFuB4q1koNbfsO1bSPbx1o4y09Qlgrkuyd16x2R9hmNvW",
+	    "correct horse battery"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,6 +235,7 @@ main(int argc, char **argv)
 	if (account_crypto_init(&cause) != 0)
 		g_error("%s", cause);
 	g_test_add_func("/account/password", test_password);
+	g_test_add_func("/account/bcrypt-imported", test_bcrypt_imported);
 	g_test_add_func("/account/dummy-timing", test_dummy_timing);
 	g_test_add_func("/account/tokens", test_tokens);
 	g_test_add_func("/account/email", test_email);
