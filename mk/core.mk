@@ -22,7 +22,7 @@ tests_unit_test_log_SOURCES = tests/unit/test-log.c
 tests_unit_test_log_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-log
 
-EXTRA_DIST += tests/integration tests/stubs
+EXTRA_DIST += tests/integration tests/stubs tests/cluster
 
 # Redis Sentinel (doc/scaling.md): an example of its settings.
 dist_examples_DATA += etc/podcast-pro-sentinel.env.example

@@ -40,6 +40,8 @@ dist_man_MANS += doc/podcastpro-fcgi.8
 # Two files of one name: each web server's example gets its own directory.
 nginxexamplesdir = $(examplesdir)/nginx
 dist_nginxexamples_DATA = etc/nginx/podcast-pro.conf
+# Several API hosts behind one nginx (doc/scaling.md).
+dist_nginxexamples_DATA += etc/nginx/podcast-pro-upstreams.conf
 lighttpdexamplesdir = $(examplesdir)/lighttpd
 dist_lighttpdexamples_DATA = etc/lighttpd/podcast-pro.conf
 dist_systemdunit_DATA += systemd/podcast-pro-api.service systemd/podcast-pro-api.socket

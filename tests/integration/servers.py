@@ -292,6 +292,28 @@ def _www_data_dir(path):
     return path
 
 
+def write_nginx_main(d, worker_connections=2048):
+    """DIR/nginx.conf: a foreground nginx keeping its pid, logs and
+    temporaries in DIR, serving DIR/site.conf (also tests/cluster)."""
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(f"""user www-data;
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections {worker_connections}; }}
+http {{
+	access_log off;
+	client_body_temp_path {d}/client_body;
+	fastcgi_temp_path {d}/fastcgi_temp;
+	proxy_temp_path {d}/proxy_temp;
+	uwsgi_temp_path {d}/uwsgi_temp;
+	scgi_temp_path {d}/scgi_temp;
+	include {d}/site.conf;
+}}
+""")
+
+
 class Nginx(_Stoppable):
     """nginx serving the shipped etc/nginx/podcast-pro.conf, with the socket,
     port and storage directory replaced. The shipped file keeps no upstream
@@ -334,23 +356,7 @@ class Nginx(_Stoppable):
         with open(os.path.join(self.dir, "site.conf"), "w") as f:
             f.write("\n".join(lines) + "\n")
         d = self.dir
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"""user www-data;
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 2048; }}
-http {{
-	access_log off;
-	client_body_temp_path {d}/client_body;
-	fastcgi_temp_path {d}/fastcgi_temp;
-	proxy_temp_path {d}/proxy_temp;
-	uwsgi_temp_path {d}/uwsgi_temp;
-	scgi_temp_path {d}/scgi_temp;
-	include {d}/site.conf;
-}}
-""")
+        write_nginx_main(d)
         self.proc = pp.Proc(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf"),
                              "-e", self.log_path], log=os.path.join(d, "stdout.log"))
         try:
