@@ -112,7 +112,9 @@ def test_redis_master_killed_under_load(cluster):
 def test_api_host_and_worker_host_lost(cluster):
     c = cluster
     token, url = c.user()
-    post, get = load(c, token, url, 20)
+    # Longer than fail_timeout (10 s) after the kill: nginx tries the dead
+    # host again then, and must give up on it within fastcgi_connect_timeout.
+    post, get = load(c, token, url, 32)
     time.sleep(5)
 
     # w2 is killed with a podcast running: w1 must reclaim it.
