@@ -478,7 +478,7 @@ def test_test_tasks_only_with_pp_test_tasks(services, tmp_path):
     w = Worker(tmp_path, env, [q], name, concurrency=1)
     try:
         state = wk.wait_state(r, name)
-        assert sorted(state["tasks"]) == ["ping", "podcast.generate", "podcast.sweep"], state["tasks"]
+        assert sorted(state["tasks"]) == ["email.send", "ping", "podcast.generate", "podcast.sweep"], state["tasks"]
         dead = wk.wait_event(r, "-", jid, "dead")
         assert dead["error"] == ("unknown task test.sleep: test tasks run only on a worker started "
                                  "with PP_TEST_TASKS=1")

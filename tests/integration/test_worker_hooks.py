@@ -39,7 +39,10 @@ def test_hung_database_does_not_stop_the_master(services, tmp_path):
         os.kill(pg, signal.SIGSTOP)   # new connections now hang in the listen queue
         stopped = True
         start = wk.last_event_id(r)
-        (sleeper,) = wk.enqueue_many(r, [wk.envelope("test.sleep", {"seconds": 6}, q)])
+        # Long enough to still be running after the poison job's death and
+        # the pings below, with job children that take a moment to start
+        # (they execute podcastpro-job; about 1 s under ASan on a busy box).
+        (sleeper,) = wk.enqueue_many(r, [wk.envelope("test.sleep", {"seconds": 15}, q)])
         w = Worker(tmp_path, pipe.worker_env(JOB_VISIBILITY_TIMEOUT=2, JOB_MAX_DELIVERIES=3),
                    ["podcasts", q], wk.unique("hooks"), concurrency=2)
         wk.wait_event(r, start, sleeper, "started")
