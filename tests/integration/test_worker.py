@@ -487,7 +487,7 @@ def test_test_tasks_only_with_pp_test_tasks(services, tmp_path):
 
         res = wk.ctl(env, "call", "test.sleep", '{"seconds":0}', "-Q", q, check=False)
         assert res.returncode == 1 and res.stdout == ""
-        assert ("test.sleep: unknown task: no live worker runs it (they run: ping, podcast.generate, "
+        assert ("test.sleep: unknown task: no live worker runs it (they run: email.send, ping, podcast.generate, "
                 "podcast.sweep); test tasks run only on a worker started with PP_TEST_TASKS=1") in res.stderr
         assert "--force" in res.stderr
         assert r.xlen("pp:q:" + q) == 0
