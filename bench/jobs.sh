@@ -20,10 +20,10 @@ PYREF=${PYREF:-$top/../shared/bench/pyref}
 log() { printf '[%5.1fs] %s\n' "$SECONDS" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
 
-if [ ! -x "$BUILDDIR/podcastpro-worker" ]; then
+if [ ! -x "$BUILDDIR/podcastpro-worker" ] || [ ! -x "$BUILDDIR/podcastpro-job" ]; then
 	log "building $BUILDDIR (-O2)"
 	mkdir -p "$BUILDDIR"
-	( cd "$BUILDDIR" && { [ -f Makefile ] || "$top/configure" -q; } && make -j"$(nproc)" podcastpro-worker >make.log 2>&1 ) \
+	( cd "$BUILDDIR" && { [ -f Makefile ] || "$top/configure" -q; } && make -j"$(nproc)" podcastpro-worker podcastpro-job >make.log 2>&1 ) \
 		|| die "build failed (see $BUILDDIR/make.log)"
 fi
 
@@ -136,6 +136,7 @@ start_worker() {
 	"$BUILDDIR/podcastpro-worker" -Q default -c 2 -n "bench@%h" >>"$tmp/worker.log" 2>&1 &
 	WPID=$!; PIDS+=($WPID)
 	for _ in $(seq 100); do redis-cli -p "$port" exists "pp:worker:bench@$(hostname)" | grep -q 1 && break; sleep 0.05; done
+	kill -0 "$WPID" 2>/dev/null || die "podcastpro-worker did not start: $(tail -3 "$tmp/worker.log")"
 }
 stop_worker() { kill -TERM "$WPID"; wait "$WPID" 2>/dev/null; }
 
